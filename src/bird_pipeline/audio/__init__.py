@@ -1,0 +1,14 @@
+"""Audio decoding, windowing and the mel front end."""
+
+from bird_pipeline.audio.decode import AudioDecodeError, decode_file, to_mono_at_rate
+from bird_pipeline.audio.frontend import MelFrontend
+from bird_pipeline.audio.windows import count_windows, split_windows
+
+__all__ = [
+    "AudioDecodeError",
+    "MelFrontend",
+    "count_windows",
+    "decode_file",
+    "split_windows",
+    "to_mono_at_rate",
+]

@@ -1,0 +1,104 @@
+"""Mel-spectrogram front end that lives inside the model: waveform in, image out.
+
+The spectrogram is computed with `torch.stft`, a mel filter bank from
+`torchaudio.functional.melscale_fbanks`, a power-to-dB step with a `top_db`
+floor relative to each window's peak (as `torchaudio.transforms.AmplitudeToDB`
+does) and a rescale to [0, 1]. Delta channels come from
+`torchaudio.transforms.ComputeDeltas`.
+"""
+
+from __future__ import annotations
+
+import torch
+import torchaudio
+from torch import nn
+
+# Floor for mel power before the log; 1e-10 equals -100 dB, so silence stays finite.
+_POWER_FLOOR = 1e-10
+
+
+class MelFrontend(nn.Module):
+    """Turn waveforms into normalised log-mel images.
+
+    Args:
+        sample_rate: Input sample rate in Hz.
+        n_fft: FFT size in samples.
+        hop_length: Hop between STFT frames in samples.
+        n_mels: Number of mel bands.
+        f_min: Lowest mel band edge in Hz.
+        f_max: Highest mel band edge in Hz, at most `sample_rate / 2`.
+        top_db: Dynamic range kept below each window's peak, in dB.
+        use_deltas: Append first- and second-order deltas as channels 2 and 3.
+    """
+
+    def __init__(
+        self,
+        sample_rate: int,
+        n_fft: int,
+        hop_length: int,
+        n_mels: int,
+        f_min: float,
+        f_max: float,
+        top_db: float = 80.0,
+        use_deltas: bool = False,
+    ) -> None:
+        super().__init__()
+        if not 0 <= f_min < f_max <= sample_rate / 2:
+            raise ValueError(
+                f"invalid mel band edges f_min={f_min} Hz, f_max={f_max} Hz: "
+                f"need 0 <= f_min < f_max <= {sample_rate / 2} Hz (half of "
+                f"sample_rate={sample_rate})"
+            )
+        if top_db <= 0:
+            raise ValueError(f"top_db must be positive, got {top_db}")
+        self.n_fft = n_fft
+        self.hop_length = hop_length
+        self.top_db = top_db
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+        mel_fbanks = torchaudio.functional.melscale_fbanks(
+            n_freqs=n_fft // 2 + 1,
+            f_min=f_min,
+            f_max=f_max,
+            n_mels=n_mels,
+            sample_rate=sample_rate,
+        )  # (freq, n_mels)
+        self.register_buffer("mel_fbanks", mel_fbanks.T.contiguous(), persistent=False)
+        self.deltas = torchaudio.transforms.ComputeDeltas() if use_deltas else None
+
+    @property
+    def in_chans(self) -> int:
+        """Channels of the image this front end produces."""
+        return 3 if self.deltas is not None else 1
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Compute the log-mel image.
+
+        Args:
+            waveform: `(batch, time)`.
+
+        Returns:
+            `(batch, in_chans, n_mels, frames)` with values in [0, 1] for the
+            mel channel.
+        """
+        specgram = torch.stft(
+            waveform,
+            n_fft=self.n_fft,
+            hop_length=self.hop_length,
+            window=self.window,
+            center=True,
+            pad_mode="reflect",
+            return_complex=True,
+        )  # (batch, freq, frames)
+        power = specgram.real.square() + specgram.imag.square()
+        mel = torch.matmul(self.mel_fbanks, power)  # (batch, n_mels, frames)
+
+        mel_db = 10.0 * torch.log10(mel.clamp(min=_POWER_FLOOR))
+        peak_db = mel_db.amax(dim=(-2, -1), keepdim=True)
+        mel_db = torch.maximum(mel_db, peak_db - self.top_db)
+        mel_spec = (mel_db - peak_db + self.top_db) / self.top_db
+
+        if self.deltas is None:
+            return mel_spec.unsqueeze(1)  # (batch, 1, n_mels, frames)
+        delta = self.deltas(mel_spec)
+        delta2 = self.deltas(delta)
+        return torch.stack([mel_spec, delta, delta2], dim=1)  # (batch, 3, n_mels, frames)

@@ -1,0 +1,51 @@
+"""Compare an exported model's probabilities with PyTorch's."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class ParityError(RuntimeError):
+    """An exported model drifts from PyTorch beyond its tolerance."""
+
+
+def check_parity(
+    runtime: str, reference_logits: np.ndarray, runtime_logits: np.ndarray, atol: float
+) -> dict[str, float | str]:
+    """Compare sigmoid probabilities of a runtime against PyTorch.
+
+    Args:
+        runtime: Name for the report and the error, e.g. `onnxruntime`.
+        reference_logits: PyTorch logits `(windows, classes)`.
+        runtime_logits: The runtime's logits, same shape.
+        atol: Largest absolute probability difference allowed.
+
+    Returns:
+        `{"runtime", "max_abs_prob_diff", "max_abs_logit_diff", "atol"}`.
+
+    Raises:
+        ParityError: Shapes differ, outputs are not finite, or the difference
+            exceeds `atol`.
+    """
+    if reference_logits.shape != runtime_logits.shape:
+        raise ParityError(
+            f"{runtime} returns shape {runtime_logits.shape}, PyTorch {reference_logits.shape}"
+        )
+    if not np.isfinite(runtime_logits).all():
+        raise ParityError(f"{runtime} returns non-finite logits")
+    reference_probs = 1.0 / (1.0 + np.exp(-reference_logits.astype(np.float64)))
+    runtime_probs = 1.0 / (1.0 + np.exp(-runtime_logits.astype(np.float64)))
+    prob_diff = float(np.abs(reference_probs - runtime_probs).max())
+    logit_diff = float(np.abs(reference_logits - runtime_logits).max())
+    if prob_diff > atol:
+        raise ParityError(
+            f"{runtime} probabilities differ from PyTorch by up to {prob_diff:.2e}, "
+            f"above the tolerance {atol:.1e} (export.parity_atol); the export is not "
+            f"trustworthy, so no file was written"
+        )
+    return {
+        "runtime": runtime,
+        "max_abs_prob_diff": prob_diff,
+        "max_abs_logit_diff": logit_diff,
+        "atol": atol,
+    }

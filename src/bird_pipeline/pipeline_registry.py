@@ -1,0 +1,34 @@
+"""Register the project's pipelines."""
+
+from __future__ import annotations
+
+from kedro.pipeline import Pipeline
+
+from bird_pipeline.pipelines import benchmark, demo_data, export, predict, preprocess
+from bird_pipeline.pipelines.stage import STAGES, create_stage_pipelines
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    """Register `preprocess`, the five stages, `train` (all stages), `export`,
+    `benchmark`, `predict`, `demo_data`, `demo` (synthesis plus everything) and
+    `__default__` (everything but the synthesis, in order)."""
+    stages = create_stage_pipelines()
+    train = sum((stages[name] for name, _, _ in STAGES), Pipeline([]))
+    pipelines: dict[str, Pipeline] = {
+        "preprocess": preprocess.create_pipeline(),
+        **stages,
+        "train": train,
+        "export": export.create_pipeline(),
+        "benchmark": benchmark.create_pipeline(),
+        "predict": predict.create_pipeline(),
+        "demo_data": demo_data.create_pipeline(),
+    }
+    pipelines["__default__"] = (
+        pipelines["preprocess"]
+        + train
+        + pipelines["export"]
+        + pipelines["benchmark"]
+        + pipelines["predict"]
+    )
+    pipelines["demo"] = pipelines["demo_data"] + pipelines["__default__"]
+    return pipelines

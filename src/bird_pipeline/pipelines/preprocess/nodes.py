@@ -1,0 +1,129 @@
+"""Nodes of the `preprocess` pipeline."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from bird_pipeline.audio.decode import AudioDecodeError, to_mono_at_rate
+from bird_pipeline.metadata import (
+    pretrain_classes_from,
+    train_classes_from,
+    validate_metadata,
+)
+
+logger = logging.getLogger(__name__)
+
+BAD_RECORDING_COLUMNS = ["recording_id", "reason", "stage"]
+
+
+def validate_metadata_node(train_metadata: pd.DataFrame) -> pd.DataFrame:
+    """Validate `train_metadata.csv` and normalise it into the recordings table."""
+    recordings = validate_metadata(train_metadata)
+    logger.info("Metadata lists %d recordings", len(recordings))
+    return recordings
+
+
+def _decode_one(
+    loader: Callable[[], tuple[np.ndarray, int]], sample_rate: int
+) -> np.ndarray:
+    samples, source_rate = loader()
+    if samples.size == 0:
+        raise AudioDecodeError("decodes to zero samples")
+    if not np.isfinite(samples).all():
+        raise AudioDecodeError("contains NaN or infinite samples")
+    return to_mono_at_rate(samples, source_rate, sample_rate)
+
+
+def decode_recordings(
+    recordings: pd.DataFrame,
+    train_audio: dict[str, Callable[[], tuple[np.ndarray, int]]],
+    params: dict,
+) -> tuple[dict[str, np.ndarray], pd.DataFrame, pd.DataFrame]:
+    """Decode every listed recording to mono at the pipeline sample rate.
+
+    Args:
+        recordings: Output of `validate_metadata_node`.
+        train_audio: Loaders keyed by path under `train_audio/`.
+        params: `preprocess` parameters: `sample_rate` (Hz) and `max_skipped`
+            (how many unusable recordings are tolerated).
+
+    Returns:
+        The waveforms keyed by recording id, the recordings that decoded (with
+        `duration_seconds`), and one report row per skipped recording.
+
+    Raises:
+        RuntimeError: More than `max_skipped` recordings were skipped.
+    """
+    sample_rate = int(params["sample_rate"])
+    waveforms: dict[str, np.ndarray] = {}
+    durations: dict[str, float] = {}
+    bad_rows: list[dict[str, str]] = []
+
+    for recording_id in recordings["recording_id"]:
+        loader = train_audio.get(recording_id)
+        if loader is None:
+            bad_rows.append(
+                {"recording_id": recording_id, "reason": "file not found", "stage": "metadata"}
+            )
+            continue
+        try:
+            waveform = _decode_one(loader, sample_rate)
+        except AudioDecodeError as exc:
+            bad_rows.append({"recording_id": recording_id, "reason": str(exc), "stage": "decode"})
+            continue
+        waveforms[recording_id] = waveform
+        durations[recording_id] = len(waveform) / sample_rate
+
+    bad_recordings = pd.DataFrame(bad_rows, columns=BAD_RECORDING_COLUMNS)
+    if len(bad_recordings):
+        logger.warning(
+            "Skipped %d of %d recordings: %s",
+            len(bad_recordings),
+            len(recordings),
+            bad_recordings["reason"].value_counts().to_dict(),
+        )
+    max_skipped = int(params["max_skipped"])
+    if len(bad_recordings) > max_skipped:
+        raise RuntimeError(
+            f"{len(bad_recordings)} recordings could not be used, more than "
+            f"max_skipped={max_skipped}: {bad_recordings['recording_id'].tolist()[:20]}. "
+            f"Fix or remove these files, or raise preprocess.max_skipped"
+        )
+
+    usable = recordings[recordings["recording_id"].isin(waveforms)].copy()
+    usable["duration_seconds"] = usable["recording_id"].map(durations)
+    logger.info(
+        "Decoded %d recordings, %.1f s of audio",
+        len(usable),
+        usable["duration_seconds"].sum(),
+    )
+    return waveforms, usable.reset_index(drop=True), bad_recordings
+
+
+def build_class_lists(
+    recordings: pd.DataFrame, taxonomy: pd.DataFrame, sample_submission: pd.DataFrame
+) -> tuple[list[str], list[str]]:
+    """Build the pretrain classes (every species seen) and the train classes.
+
+    Returns:
+        `(pretrain_classes, train_classes)`; train classes follow the
+        `sample_submission.csv` column order when present, else the taxonomy.
+    """
+    pretrain_classes = pretrain_classes_from(recordings)
+    train_classes = train_classes_from(taxonomy, sample_submission)
+    without_audio = sorted(set(train_classes) - set(recordings["primary_label"]))
+    if without_audio:
+        logger.warning(
+            "%d train classes have no recording with that primary label and "
+            "keep their submission column: %s",
+            len(without_audio),
+            without_audio,
+        )
+    logger.info(
+        "%d pretrain classes, %d train classes", len(pretrain_classes), len(train_classes)
+    )
+    return pretrain_classes, train_classes

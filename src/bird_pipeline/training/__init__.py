@@ -1,0 +1,1 @@
+"""Stage configuration, clip datasets, losses, checkpoints and the Lightning module."""

@@ -1,0 +1,65 @@
+"""Per-stage training settings, read from `conf/base/parameters_<stage>.yml`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+LOSSES = ("ce", "bce")
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """Settings of one training stage."""
+
+    name: str  # pretrain_ce, pretrain_bce, train_ce, train_bce or finetune
+    loss: str  # "ce" (softmax cross-entropy) or "bce" (sigmoid BCE with logits)
+    label_smoothing: float  # CE only; 0.1 in the reference recipe
+    epochs: int
+    lr: float  # peak learning rate of the cosine schedule
+    min_lr: float  # floor of the cosine schedule
+    weight_decay: float  # Adam's L2 term
+    batch_size: int  # clips per step
+    seed: int
+    clip_seconds: float  # training crop; a multiple of the preset's segment length
+    secondary_target: float  # target for secondary labels (primary labels get 1.0)
+    reinit_head: bool  # drop the previous head (its class count may differ)
+    freeze_backbone: bool  # train the head only, backbone and its BatchNorm frozen
+    frame_loss_weight: float  # SED: weight of the loss on max-over-frames logits
+    num_workers: int  # DataLoader worker processes
+    limit_train_batches: float  # fraction (<= 1.0) or count (> 1) of batches per epoch
+    accelerator: str  # "auto", "cpu" or "gpu"
+    precision: str  # Lightning precision, e.g. "32-true" or "16-mixed"
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(
+                f"stage {self.name!r}: unknown loss {self.loss!r}; choose one of {LOSSES}"
+            )
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(
+                f"stage {self.name!r}: epochs and batch_size must be at least 1, "
+                f"got {self.epochs} and {self.batch_size}"
+            )
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(
+                f"stage {self.name!r}: label_smoothing must be in [0, 1), "
+                f"got {self.label_smoothing}"
+            )
+        if self.clip_seconds <= 0:
+            raise ValueError(
+                f"stage {self.name!r}: clip_seconds must be positive, got {self.clip_seconds}"
+            )
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> StageConfig:
+        """Build the config from a parameter block, naming missing or unknown keys."""
+        expected = {field.name for field in fields(cls)}
+        missing = expected - set(params)
+        unknown = set(params) - expected
+        if missing or unknown:
+            raise ValueError(
+                f"stage parameters {params.get('name', '?')!r}: missing keys "
+                f"{sorted(missing)}, unknown keys {sorted(unknown)}"
+            )
+        return cls(**params)

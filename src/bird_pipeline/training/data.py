@@ -1,0 +1,77 @@
+"""Training clips: random crops from the audio cache with their target vectors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+
+
+def build_targets(
+    recordings: pd.DataFrame, classes: list[str], secondary_target: float
+) -> np.ndarray:
+    """Build the target matrix `(recordings, classes)`.
+
+    Primary labels get 1.0 and secondary labels `secondary_target`; labels
+    outside `classes` are ignored.
+    """
+    index = {code: position for position, code in enumerate(classes)}
+    targets = np.zeros((len(recordings), len(classes)), dtype=np.float32)
+    for row, (primary, secondary) in enumerate(
+        zip(recordings["primary_label"], recordings["secondary_labels"], strict=True)
+    ):
+        for code in secondary.split():
+            if code in index:
+                targets[row, index[code]] = secondary_target
+        if primary in index:
+            targets[row, index[primary]] = 1.0
+    return targets
+
+
+def crop_or_tile(waveform: np.ndarray, clip_samples: int) -> np.ndarray:
+    """Cut a random `clip_samples` crop; shorter recordings are repeated to fill it.
+
+    Repeating, rather than padding with silence, keeps the call present across
+    the whole clip, so every 5 s part of it still carries the label. The offset
+    comes from torch's global generator, which Lightning's
+    `seed_everything(workers=True)` seeds differently per worker and epoch.
+    """
+    if len(waveform) >= clip_samples:
+        start = int(torch.randint(0, len(waveform) - clip_samples + 1, (1,)))
+        return np.asarray(waveform[start : start + clip_samples], dtype=np.float32)
+    repeats = -(-clip_samples // len(waveform))  # ceiling division
+    return np.tile(np.asarray(waveform, dtype=np.float32), repeats)[:clip_samples]
+
+
+class ClipDataset(Dataset):
+    """Random training crops with their targets.
+
+    Args:
+        recordings: Recordings table; every id must be in `audio_cache`.
+        targets: `(recordings, classes)` from `build_targets`.
+        audio_cache: Waveforms keyed by recording id.
+        clip_samples: Crop length in samples.
+    """
+
+    def __init__(
+        self,
+        recordings: pd.DataFrame,
+        targets: np.ndarray,
+        audio_cache: Mapping[str, np.ndarray],
+        clip_samples: int,
+    ) -> None:
+        self.recording_ids = list(recordings["recording_id"])
+        self.targets = torch.from_numpy(targets)
+        self.audio_cache = audio_cache
+        self.clip_samples = clip_samples
+
+    def __len__(self) -> int:
+        return len(self.recording_ids)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        waveform = self.audio_cache[self.recording_ids[index]]
+        clip = crop_or_tile(waveform, self.clip_samples)
+        return torch.from_numpy(clip), self.targets[index]

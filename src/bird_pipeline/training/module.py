@@ -1,0 +1,66 @@
+"""The LightningModule that trains a `BirdClassifier` in one stage."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+
+from bird_pipeline.models.classifier import BirdClassifier
+from bird_pipeline.training.config import StageConfig
+from bird_pipeline.training.losses import LOSS_FUNCTIONS
+
+
+class StageModule(L.LightningModule):
+    """Wrap a classifier with the stage's loss, optimiser and schedule.
+
+    Args:
+        model: The classifier, already holding the stage's starting weights.
+        config: Stage settings.
+    """
+
+    def __init__(self, model: BirdClassifier, config: StageConfig) -> None:
+        super().__init__()
+        self.model = model
+        self.config = config
+        self.loss_function = LOSS_FUNCTIONS[config.loss]
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return self.model(waveform)
+
+    def compute_loss(
+        self, outputs: dict[str, torch.Tensor], targets: torch.Tensor
+    ) -> torch.Tensor:
+        """Loss on clip logits, plus the max-over-frames term for SED heads."""
+        smoothing = self.config.label_smoothing
+        loss = self.loss_function(outputs["logits"], targets, smoothing)
+        if "frame_logits" in outputs and self.config.frame_loss_weight > 0:
+            frame_max = outputs["frame_logits"].amax(dim=-1)  # (batch, classes)
+            loss = loss + self.config.frame_loss_weight * self.loss_function(
+                frame_max, targets, smoothing
+            )
+        return loss
+
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
+        waveform, targets = batch
+        loss = self.compute_loss(self.model.forward_outputs(waveform), targets)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"stage {self.config.name}: non-finite loss {loss.item()} at epoch "
+                f"{self.current_epoch}, batch {batch_idx}; lower the learning rate "
+                f"or check the input audio for NaN"
+            )
+        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
+        return loss
+
+    def configure_optimizers(self):
+        parameters = [p for p in self.model.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(
+            parameters, lr=self.config.lr, weight_decay=self.config.weight_decay
+        )
+        # One cosine cycle per stage; the scheduler steps once per epoch.
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+            optimizer, T_0=self.config.epochs, eta_min=self.config.min_lr
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
