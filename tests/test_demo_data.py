@@ -196,6 +196,26 @@ def test_soundscape_labels_use_known_codes(default_output):
             assert set(birds.split(" ")) <= known, birds
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_partial_window_soundscape_labels(seed):
+    # 5.1 s gives one full window and one 0.1 s window, shorter than any call.
+    params = {
+        **SMALL_PARAMS,
+        "seed": seed,
+        "species": 2,
+        "recordings_per_species": 1,
+        "soundscapes": 3,
+        "soundscape_seconds": 5.1,
+        "noise_files": 0,
+    }
+
+    labels = synthesize_demo_data(params)[5]
+
+    for soundscape_id, rows in labels.groupby("soundscape_id"):
+        assert len(rows) == 2, soundscape_id
+        assert (rows["birds"] == "nocall").sum() == 1, soundscape_id
+
+
 def test_windows_with_calls_carry_more_band_energy(default_output):
     labels = default_output["soundscape_labels"]
 

@@ -3,8 +3,9 @@
 The spectrogram is computed with `torch.stft`, a mel filter bank from
 `torchaudio.functional.melscale_fbanks`, a power-to-dB step with a `top_db`
 floor relative to each window's peak (as `torchaudio.transforms.AmplitudeToDB`
-does) and a rescale to [0, 1]. Delta channels come from
-`torchaudio.transforms.ComputeDeltas`.
+does) and a rescale to [0, 1]. Delta channels use the regression formula of
+`torchaudio.functional.compute_deltas`, computed with one shared kernel so that
+the graph exports with a dynamic batch.
 """
 
 from __future__ import annotations
@@ -12,9 +13,28 @@ from __future__ import annotations
 import torch
 import torchaudio
 from torch import nn
+from torch.nn import functional as F
 
 # Floor for mel power before the log; 1e-10 equals -100 dB, so silence stays finite.
 _POWER_FLOOR = 1e-10
+# Frames on each side of the delta regression (torchaudio's default win_length=5).
+_DELTA_HALF_WIDTH = 2
+
+
+def _deltas(specgram: torch.Tensor) -> torch.Tensor:
+    """Return delta coefficients of `(batch, n_mels, frames)` along frames.
+
+    Matches `torchaudio.functional.compute_deltas(specgram, win_length=5)`, which
+    passes `groups=batch * n_mels` to its convolution; that group count depends
+    on the batch size, and the ONNX exporter cannot write it as a constant.
+    """
+    batch, n_mels, frames = specgram.shape
+    n = _DELTA_HALF_WIDTH
+    kernel = torch.arange(-n, n + 1, dtype=specgram.dtype, device=specgram.device)
+    kernel = kernel.view(1, 1, -1) / (2 * sum(i * i for i in range(1, n + 1)))
+    flat = specgram.reshape(batch * n_mels, 1, frames)
+    flat = F.pad(flat, (n, n), mode="replicate")
+    return F.conv1d(flat, kernel).reshape(batch, n_mels, frames)
 
 
 class MelFrontend(nn.Module):
@@ -63,12 +83,12 @@ class MelFrontend(nn.Module):
             sample_rate=sample_rate,
         )  # (freq, n_mels)
         self.register_buffer("mel_fbanks", mel_fbanks.T.contiguous(), persistent=False)
-        self.deltas = torchaudio.transforms.ComputeDeltas() if use_deltas else None
+        self.use_deltas = use_deltas
 
     @property
     def in_chans(self) -> int:
         """Channels of the image this front end produces."""
-        return 3 if self.deltas is not None else 1
+        return 3 if self.use_deltas else 1
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """Compute the log-mel image.
@@ -97,8 +117,8 @@ class MelFrontend(nn.Module):
         mel_db = torch.maximum(mel_db, peak_db - self.top_db)
         mel_spec = (mel_db - peak_db + self.top_db) / self.top_db
 
-        if self.deltas is None:
+        if not self.use_deltas:
             return mel_spec.unsqueeze(1)  # (batch, 1, n_mels, frames)
-        delta = self.deltas(mel_spec)
-        delta2 = self.deltas(delta)
+        delta = _deltas(mel_spec)
+        delta2 = _deltas(delta)
         return torch.stack([mel_spec, delta, delta2], dim=1)  # (batch, 3, n_mels, frames)

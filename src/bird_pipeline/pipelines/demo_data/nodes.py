@@ -497,7 +497,7 @@ def _pick_secondary(
     primary_index: np.ndarray,
     fraction: float,
 ) -> list[CallDesign | None]:
-    """Choose `round(fraction * recordings)` recordings and a second species for each."""
+    """Pick `round(fraction * recordings)` recordings and a second species for each."""
     num_recordings = len(primary_index)
     chosen = rng.choice(
         num_recordings, size=round(fraction * num_recordings), replace=False
@@ -584,25 +584,29 @@ def _synthesize_train_audio(
 # --- Soundscapes ----------------------------------------------------------------
 
 
-def _active_windows(rng: np.random.Generator, num_windows: int) -> np.ndarray:
+def _active_windows(
+    rng: np.random.Generator, num_windows: int, num_full_windows: int
+) -> np.ndarray:
     """Choose which 5 s windows get calls.
 
-    With two or more windows at least one window is active and at least one
-    stays empty, so the labels always contain both species and `nocall`.
+    One full window is always active, because a bout fits in any full window.
+    With two or more windows at least one other window stays empty. So the
+    labels of every soundscape contain both species and `nocall`.
 
     Returns:
         Boolean mask `(num_windows,)`.
     """
     active = rng.random(num_windows) < ACTIVE_WINDOW_PROBABILITY
-    if not active.any():
-        active[rng.integers(num_windows)] = True
+    forced_window = int(rng.integers(num_full_windows))
+    active[forced_window] = True
     if num_windows >= 2 and active.all():
-        active[rng.integers(num_windows)] = False
+        others = np.delete(np.arange(num_windows), forced_window)
+        active[rng.choice(others)] = False
     return active
 
 
 def _active_run_end(active: np.ndarray, window: int) -> int:
-    """Return the index after the last window of the active run that contains `window`."""
+    """Return the index after the end of the run of active windows around `window`."""
     end = window
     while end < len(active) and active[end]:
         end += 1
@@ -654,7 +658,8 @@ def _place_soundscape_calls(
     Each bout's RMS over its calls lies between `snr_db - 6` and `snr_db` above
     the unit-RMS background noise.
     """
-    active = _active_windows(rng, num_windows)
+    num_full_windows = max(int(duration // WINDOW_SECONDS), 1)
+    active = _active_windows(rng, num_windows, num_full_windows)
     events: list[CallEvent] = []
     for window in np.flatnonzero(active):
         limit = min(_active_run_end(active, window) * WINDOW_SECONDS, duration)
@@ -677,22 +682,20 @@ def _label_windows(
 ) -> list[str]:
     """Label each window with the species whose call energy falls inside it.
 
-    A window lists a species when any sample of one of its calls with non-zero
-    energy lies in the window; windows without any are `nocall`.
+    A window lists a species when any non-zero sample of one of its calls lies
+    inside it. Windows without one are `nocall`.
 
     Returns:
         One label per window: sorted, space-separated species codes or `nocall`.
     """
     species_by_window: list[set[str]] = [set() for _ in range(num_windows)]
     for event in events:
-        energy = np.cumsum(event.waveform.astype(np.float64) ** 2)
         first_window = event.start // window_samples
         last_window = (event.start + len(event.waveform) - 1) // window_samples
         for window in range(first_window, min(last_window, num_windows - 1) + 1):
             begin = max(window * window_samples - event.start, 0)
-            end = min((window + 1) * window_samples - event.start, len(energy))
-            before = energy[begin - 1] if begin > 0 else 0.0
-            if energy[end - 1] - before > 0.0:
+            end = (window + 1) * window_samples - event.start
+            if np.any(event.waveform[begin:end] != 0.0):
                 species_by_window[window].add(event.label)
     return [" ".join(sorted(labels)) or "nocall" for labels in species_by_window]
 
