@@ -9,9 +9,9 @@ import yaml
 
 from bird_pipeline.datasets import OnnxModelDataset, OpenVINOModelDataset
 from bird_pipeline.export import ParityError, check_parity
+from bird_pipeline.inference import compile_openvino, infer_logits
 from bird_pipeline.models import build_classifier, resolve_preset
 from bird_pipeline.pipelines.export.nodes import convert_openvino, export_onnx
-from bird_pipeline.inference import compile_openvino, infer_logits
 from bird_pipeline.training.checkpoint import make_checkpoint
 from tests.conftest import PROJECT_ROOT
 from tests.test_models import PRESET_NAMES

@@ -46,7 +46,10 @@ def make_metadata(**columns) -> pd.DataFrame:
 def test_validate_metadata_normalises_rows():
     recordings = validate_metadata(make_metadata())
     assert list(recordings.columns) == [
-        "recording_id", "primary_label", "secondary_labels", "rating",
+        "recording_id",
+        "primary_label",
+        "secondary_labels",
+        "rating",
     ]
     assert recordings["secondary_labels"].tolist() == ["", "aaa ccc", ""]
     assert recordings["rating"].tolist() == [4.5, 0.0, 0.0]

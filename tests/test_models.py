@@ -12,8 +12,13 @@ from bird_pipeline.models.pooling import GeM
 from tests.conftest import PROJECT_ROOT
 
 PRESET_NAMES = [
-    "sed_v2s", "sed_b3ns", "sed_seresnext26t",
-    "cnn_v2s", "cnn_resnet34d", "cnn_b3ns", "cnn_b0ns",
+    "sed_v2s",
+    "sed_b3ns",
+    "sed_seresnext26t",
+    "cnn_v2s",
+    "cnn_resnet34d",
+    "cnn_b3ns",
+    "cnn_b0ns",
 ]
 
 
@@ -33,7 +38,9 @@ def test_unknown_preset_lists_choices(presets):
 
 
 def test_preset_missing_field_raises(presets):
-    broken = {"cnn_b0ns": {k: v for k, v in presets["cnn_b0ns"].items() if k != "n_mels"}}
+    broken = {
+        "cnn_b0ns": {k: v for k, v in presets["cnn_b0ns"].items() if k != "n_mels"}
+    }
     with pytest.raises(ValueError, match="missing fields \\['n_mels'\\]"):
         resolve_preset("cnn_b0ns", broken)
 
@@ -88,7 +95,12 @@ def test_sed_clip_logits_are_attention_weighted():
 def test_pretrained_without_hub_names_fix(presets, tmp_path):
     preset = resolve_preset("cnn_b0ns", presets)
     with pytest.raises(RuntimeError, match="pretrained_file"):
-        build_classifier(preset, 3, pretrained=True, pretrained_file=str(tmp_path / "none.safetensors"))
+        build_classifier(
+            preset,
+            3,
+            pretrained=True,
+            pretrained_file=str(tmp_path / "none.safetensors"),
+        )
 
 
 def test_pretrained_offline_hub_names_fix(presets):

@@ -1,3 +1,3 @@
-"""Kedro pipelines that train BirdCLEF bird-call classifiers and ship them as CPU models."""
+"""Kedro pipelines that train BirdCLEF bird-call classifiers for fast CPU inference."""
 
 __version__ = "0.1.0"

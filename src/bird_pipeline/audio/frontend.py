@@ -121,4 +121,6 @@ class MelFrontend(nn.Module):
             return mel_spec.unsqueeze(1)  # (batch, 1, n_mels, frames)
         delta = _deltas(mel_spec)
         delta2 = _deltas(delta)
-        return torch.stack([mel_spec, delta, delta2], dim=1)  # (batch, 3, n_mels, frames)
+        return torch.stack(
+            [mel_spec, delta, delta2], dim=1
+        )  # (batch, 3, n_mels, frames)

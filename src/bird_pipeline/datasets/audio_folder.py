@@ -1,4 +1,4 @@
-"""A folder of recordings, loaded lazily: one loader per file, keyed by relative path."""
+"""A folder of recordings, loaded lazily with one loader per file."""
 
 from __future__ import annotations
 
@@ -69,7 +69,9 @@ class AudioFolderDataset(AbstractDataset[dict, dict]):
 
     def load(self) -> dict[str, AudioLoader]:
         if not self._path.is_dir():
-            logger.warning("Audio folder %s does not exist; loading no files", self._path)
+            logger.warning(
+                "Audio folder %s does not exist; loading no files", self._path
+            )
             return {}
         files = sorted(
             path

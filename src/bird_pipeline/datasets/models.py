@@ -68,7 +68,9 @@ class OpenVINOModelDataset(AbstractDataset[Any, Any]):
             # The weights go first, so a present .xml always has a complete .bin.
             atomic_write(
                 weights,
-                lambda temporary: shutil.copyfile(staged.with_suffix(".bin"), temporary),
+                lambda temporary: shutil.copyfile(
+                    staged.with_suffix(".bin"), temporary
+                ),
             )
             atomic_write(
                 self._filepath, lambda temporary: shutil.copyfile(staged, temporary)
@@ -78,4 +80,7 @@ class OpenVINOModelDataset(AbstractDataset[Any, Any]):
         return self._filepath.is_file() and self._filepath.with_suffix(".bin").is_file()
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "compress_to_fp16": self._compress_to_fp16}
+        return {
+            "filepath": str(self._filepath),
+            "compress_to_fp16": self._compress_to_fp16,
+        }

@@ -28,7 +28,8 @@ class JSONReportDataset(AbstractDataset[dict, dict]):
     def save(self, data: dict[str, Any]) -> None:
         text = json.dumps(data, indent=2, sort_keys=False, allow_nan=False)
         atomic_write(
-            self._filepath, lambda temporary: temporary.write_text(text, encoding="utf-8")
+            self._filepath,
+            lambda temporary: temporary.write_text(text, encoding="utf-8"),
         )
 
     def _exists(self) -> bool:
@@ -66,7 +67,9 @@ class CSVTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         return pd.read_csv(self._filepath, **self._load_args)
 
     def save(self, data: pd.DataFrame) -> None:
-        atomic_write(self._filepath, lambda temporary: data.to_csv(temporary, index=False))
+        atomic_write(
+            self._filepath, lambda temporary: data.to_csv(temporary, index=False)
+        )
 
     def _exists(self) -> bool:
         return self._filepath.is_file()

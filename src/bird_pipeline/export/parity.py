@@ -29,7 +29,8 @@ def check_parity(
     """
     if reference_logits.shape != runtime_logits.shape:
         raise ParityError(
-            f"{runtime} returns shape {runtime_logits.shape}, PyTorch {reference_logits.shape}"
+            f"{runtime} returns shape {runtime_logits.shape}, "
+            f"PyTorch {reference_logits.shape}"
         )
     if not np.isfinite(runtime_logits).all():
         raise ParityError(f"{runtime} returns non-finite logits")

@@ -39,7 +39,9 @@ def infer_logits(compiled: Any, windows: np.ndarray, batch_size: int) -> np.ndar
     request = compiled.create_infer_request()
     outputs = []
     for start in range(0, len(windows), batch_size):
-        batch = np.ascontiguousarray(windows[start : start + batch_size], dtype=np.float32)
+        batch = np.ascontiguousarray(
+            windows[start : start + batch_size], dtype=np.float32
+        )
         result = request.infer({0: batch})
         outputs.append(np.asarray(result[compiled.output(0)], dtype=np.float32))
     return np.concatenate(outputs, axis=0)

@@ -84,7 +84,9 @@ def validate_metadata(metadata: pd.DataFrame) -> pd.DataFrame:
         {
             "recording_id": filename,
             "primary_label": primary,
-            "secondary_labels": [" ".join(parse_label_list(cell)) for cell in secondary],
+            "secondary_labels": [
+                " ".join(parse_label_list(cell)) for cell in secondary
+            ],
             "rating": [_parse_rating(cell) for cell in rating],
         }
     )

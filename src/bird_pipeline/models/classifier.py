@@ -25,7 +25,7 @@ class BirdClassifier(nn.Module):
 
     A clip longer than one segment is cut into `segment_seconds` parts that pass
     the encoder as one batch; their feature maps are joined along time before the
-    head, so the head sees the whole clip.
+    head, so the head pools over the whole clip.
 
     Args:
         preset: Backbone and mel settings.
@@ -33,7 +33,9 @@ class BirdClassifier(nn.Module):
         encoder: A timm model built with `num_classes=0, global_pool=""`.
     """
 
-    def __init__(self, preset: ModelPreset, num_classes: int, encoder: nn.Module) -> None:
+    def __init__(
+        self, preset: ModelPreset, num_classes: int, encoder: nn.Module
+    ) -> None:
         super().__init__()
         self.preset = preset
         self.num_classes = num_classes

@@ -30,12 +30,15 @@ class ModelPreset:
     use_deltas: bool  # add delta and delta-delta channels (3 input channels)
     drop_rate: float  # dropout before the classifier
     drop_path_rate: float  # stochastic depth inside the encoder
-    shift_seconds: float  # SED test-time shift (0 turns it off); CNN presets ignore it
+    # SED test-time shift in seconds, after the BirdCLEF 2023 second-place recipe.
+    # NOTE: stored for the presets but not applied yet; inference runs one pass.
+    shift_seconds: float
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
             raise ValueError(
-                f"preset {self.name!r}: unknown head {self.head!r}; choose one of {HEADS}"
+                f"preset {self.name!r}: unknown head {self.head!r}; "
+                f"choose one of {HEADS}"
             )
         if self.segment_seconds <= 0 or self.sample_rate <= 0:
             raise ValueError(

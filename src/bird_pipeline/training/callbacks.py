@@ -30,12 +30,17 @@ class EpochHistory(Callback):
     def __init__(self) -> None:
         self.rows: list[dict[str, float]] = []
 
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_epoch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule
+    ) -> None:
         metrics = {
             name: float(value)
             for name, value in trainer.callback_metrics.items()
             if name.endswith("_epoch") or not name.endswith("_step")
         }
-        row = {"epoch": trainer.current_epoch, "lr": trainer.optimizers[0].param_groups[0]["lr"]}
+        row = {
+            "epoch": trainer.current_epoch,
+            "lr": trainer.optimizers[0].param_groups[0]["lr"],
+        }
         row.update(metrics)
         self.rows.append(row)

@@ -47,7 +47,9 @@ def make_checkpoint(
         "preset": dataclasses.asdict(model.preset),
         "classes": list(classes),
         "stage": stage,
-        "state_dict": {key: value.detach().cpu() for key, value in model.state_dict().items()},
+        "state_dict": {
+            key: value.detach().cpu() for key, value in model.state_dict().items()
+        },
         "backbone_sha256_start": backbone_sha256_start,
         "backbone_sha256": backbone_digest(model),
     }
@@ -94,7 +96,9 @@ def load_backbone(
             f"count change needs reinit_head: true for this stage"
         )
     result = model.load_state_dict(incoming, strict=False)
-    missing_backbone = [key for key in result.missing_keys if not key.startswith(HEAD_PREFIX)]
+    missing_backbone = [
+        key for key in result.missing_keys if not key.startswith(HEAD_PREFIX)
+    ]
     if missing_backbone or result.unexpected_keys:
         raise RuntimeError(
             f"backbone weights failed to load: missing {missing_backbone[:5]}, "

@@ -14,7 +14,7 @@ class StageConfig:
 
     name: str  # pretrain_ce, pretrain_bce, train_ce, train_bce or finetune
     loss: str  # "ce" (softmax cross-entropy) or "bce" (sigmoid BCE with logits)
-    label_smoothing: float  # CE only; 0.1 in the reference recipe
+    label_smoothing: float  # CE only; the BirdCLEF 2023 second-place recipe uses 0.1
     epochs: int
     lr: float  # peak learning rate of the cosine schedule
     min_lr: float  # floor of the cosine schedule
@@ -34,7 +34,8 @@ class StageConfig:
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ValueError(
-                f"stage {self.name!r}: unknown loss {self.loss!r}; choose one of {LOSSES}"
+                f"stage {self.name!r}: unknown loss {self.loss!r}; "
+                f"choose one of {LOSSES}"
             )
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(
@@ -48,7 +49,8 @@ class StageConfig:
             )
         if self.clip_seconds <= 0:
             raise ValueError(
-                f"stage {self.name!r}: clip_seconds must be positive, got {self.clip_seconds}"
+                f"stage {self.name!r}: clip_seconds must be positive, "
+                f"got {self.clip_seconds}"
             )
 
     @classmethod

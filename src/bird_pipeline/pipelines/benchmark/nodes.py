@@ -9,7 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from bird_pipeline.inference import compile_openvino, decode_soundscape_windows, infer_logits
+from bird_pipeline.inference import (
+    compile_openvino,
+    decode_soundscape_windows,
+    infer_logits,
+)
 from bird_pipeline.inference.machine import describe_machine
 
 logger = logging.getLogger(__name__)
@@ -21,7 +25,9 @@ def _time_file(
     params: dict,
 ) -> dict[str, float]:
     start = time.perf_counter()
-    windows = decode_soundscape_windows(loader, params["sample_rate"], params["window_seconds"])
+    windows = decode_soundscape_windows(
+        loader, params["sample_rate"], params["window_seconds"]
+    )
     decoded = time.perf_counter()
     infer_logits(compiled, windows, int(params["batch_size"]))
     finished = time.perf_counter()
@@ -57,17 +63,26 @@ def benchmark_openvino(
             "no test soundscapes to time; put audio files in test_soundscapes/ "
             "of the raw data folder"
         )
-    compiled = compile_openvino(model_ir, int(params["threads"]), str(params["precision_hint"]))
+    compiled = compile_openvino(
+        model_ir, int(params["threads"]), str(params["precision_hint"])
+    )
     first = next(iter(test_soundscapes.values()))
     for _ in range(int(params["warmup_runs"])):
         _time_file(compiled, first, params)
 
     files = []
     for name, loader in test_soundscapes.items():
-        runs = [_time_file(compiled, loader, params) for _ in range(int(params["repeats"]))]
+        runs = [
+            _time_file(compiled, loader, params) for _ in range(int(params["repeats"]))
+        ]
         best = min(runs, key=lambda run: run["total_seconds"])
         files.append({"file": name, **best})
-        logger.info("Benchmark %s: %.3f s for %.0f s of audio", name, best["total_seconds"], best["audio_seconds"])
+        logger.info(
+            "Benchmark %s: %.3f s for %.0f s of audio",
+            name,
+            best["total_seconds"],
+            best["audio_seconds"],
+        )
 
     audio_seconds = sum(row["audio_seconds"] for row in files)
     total_seconds = sum(row["total_seconds"] for row in files)
@@ -95,7 +110,8 @@ def benchmark_openvino(
         "machine": describe_machine(),
     }
     logger.info(
-        "OpenVINO runs %.1fx real time; %.0f min of audio projects to %.1f min (budget %.0f)",
+        "OpenVINO runs %.1fx real time: %.0f min of audio project to %.1f min "
+        "(budget %.0f min)",
         report["speed_x_real_time"],
         params["projected_audio_minutes"],
         projected_minutes,

@@ -44,7 +44,9 @@ def select_parity_windows(
         for recording_id in recordings["recording_id"][:wanted]
     ]
     if not windows:
-        raise ValueError("no recordings to take parity windows from; run preprocess first")
+        raise ValueError(
+            "no recordings to take parity windows from; run preprocess first"
+        )
     return np.stack(windows)
 
 

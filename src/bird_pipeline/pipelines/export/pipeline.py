@@ -33,7 +33,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 write_export_report,
-                inputs=["finetune_checkpoint", "onnx_parity", "openvino_parity", "parity_windows"],
+                inputs=[
+                    "finetune_checkpoint",
+                    "onnx_parity",
+                    "openvino_parity",
+                    "parity_windows",
+                ],
                 outputs="export_report",
                 name="write_export_report_node",
             ),

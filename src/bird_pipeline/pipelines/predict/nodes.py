@@ -51,7 +51,9 @@ def predict_soundscapes(
         probability column per train class, in train-class order. A partial last
         window is zero-padded and kept.
     """
-    compiled = compile_openvino(model_ir, int(params["threads"]), str(params["precision_hint"]))
+    compiled = compile_openvino(
+        model_ir, int(params["threads"]), str(params["precision_hint"])
+    )
     num_outputs = compiled.output(0).get_partial_shape()[1].get_length()
     if num_outputs != len(train_classes):
         raise ValueError(
@@ -62,7 +64,9 @@ def predict_soundscapes(
     tables = []
     for name, loader in test_soundscapes.items():
         soundscape_id = PurePosixPath(name).stem
-        windows = decode_soundscape_windows(loader, params["sample_rate"], window_seconds)
+        windows = decode_soundscape_windows(
+            loader, params["sample_rate"], window_seconds
+        )
         probs = sigmoid(infer_logits(compiled, windows, int(params["batch_size"])))
         _check_finite(probs, soundscape_id, window_seconds)
         ends = [round((index + 1) * window_seconds) for index in range(len(windows))]

@@ -10,7 +10,12 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 predict_soundscapes,
-                inputs=["model_ir", "test_soundscapes", "train_classes", "params:predict"],
+                inputs=[
+                    "model_ir",
+                    "test_soundscapes",
+                    "train_classes",
+                    "params:predict",
+                ],
                 outputs="submission",
                 name="predict_soundscapes_node",
             )

@@ -67,13 +67,19 @@ def decode_recordings(
         loader = train_audio.get(recording_id)
         if loader is None:
             bad_rows.append(
-                {"recording_id": recording_id, "reason": "file not found", "stage": "metadata"}
+                {
+                    "recording_id": recording_id,
+                    "reason": "file not found",
+                    "stage": "metadata",
+                }
             )
             continue
         try:
             waveform = _decode_one(loader, sample_rate)
         except AudioDecodeError as exc:
-            bad_rows.append({"recording_id": recording_id, "reason": str(exc), "stage": "decode"})
+            bad_rows.append(
+                {"recording_id": recording_id, "reason": str(exc), "stage": "decode"}
+            )
             continue
         waveforms[recording_id] = waveform
         durations[recording_id] = len(waveform) / sample_rate
@@ -90,7 +96,8 @@ def decode_recordings(
     if len(bad_recordings) > max_skipped:
         raise RuntimeError(
             f"{len(bad_recordings)} recordings could not be used, more than "
-            f"max_skipped={max_skipped}: {bad_recordings['recording_id'].tolist()[:20]}. "
+            f"max_skipped={max_skipped}: "
+            f"{bad_recordings['recording_id'].tolist()[:20]}. "
             f"Fix or remove these files, or raise preprocess.max_skipped"
         )
 
@@ -124,6 +131,8 @@ def build_class_lists(
             without_audio,
         )
     logger.info(
-        "%d pretrain classes, %d train classes", len(pretrain_classes), len(train_classes)
+        "%d pretrain classes, %d train classes",
+        len(pretrain_classes),
+        len(train_classes),
     )
     return pretrain_classes, train_classes

@@ -65,7 +65,8 @@ def _clip_samples(config: StageConfig, preset: ModelPreset) -> int:
     if clip_samples % preset.segment_samples:
         raise ValueError(
             f"stage {config.name!r}: clip_seconds={config.clip_seconds} is not a "
-            f"multiple of the {preset.segment_seconds} s segment of preset {preset.name!r}"
+            f"multiple of the {preset.segment_seconds} s segment of preset "
+            f"{preset.name!r}"
         )
     return clip_samples
 
@@ -120,7 +121,10 @@ def train_stage(
         int((~labelled).sum()),
     )
     dataset = ClipDataset(
-        recordings[labelled], targets[labelled], audio_cache, _clip_samples(config, preset)
+        recordings[labelled],
+        targets[labelled],
+        audio_cache,
+        _clip_samples(config, preset),
     )
     loader = DataLoader(
         dataset,

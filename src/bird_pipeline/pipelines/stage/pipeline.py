@@ -46,7 +46,12 @@ def _initialize_pipeline() -> Pipeline:
         [
             node(
                 initialize_model,
-                inputs=["params:model", "params:presets", "params:model_options", "pretrain_classes"],
+                inputs=[
+                    "params:model",
+                    "params:presets",
+                    "params:model_options",
+                    "pretrain_classes",
+                ],
                 outputs="initial_checkpoint",
                 name="initialize_model_node",
             )
@@ -69,8 +74,14 @@ def create_stage_pipelines() -> dict[str, Pipeline]:
                 "audio_cache": "audio_cache",
                 "classes": classes,
             },
-            outputs={"checkpoint": f"{stage}_checkpoint", "history": f"{stage}_history"},
-            parameters={"params:training": "params:training", "params:stage": f"params:{stage}"},
+            outputs={
+                "checkpoint": f"{stage}_checkpoint",
+                "history": f"{stage}_history",
+            },
+            parameters={
+                "params:training": "params:training",
+                "params:stage": f"params:{stage}",
+            },
         )
     stages["pretrain_ce"] = _initialize_pipeline() + stages["pretrain_ce"]
     return stages

@@ -1,0 +1,149 @@
+"""Every pipeline in order on the real mini set: preprocess to submission.
+
+Runs the chain with `cnn_b0ns`, random initial weights and one short epoch per
+stage, in a copy of the project's configuration under a temporary folder, so
+the repository's `data/` stays untouched.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import pandas as pd
+import pytest
+import soundfile as sf
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from bird_pipeline.pipelines.stage import STAGES
+from bird_pipeline.training.checkpoint import backbone_digest, model_from_checkpoint
+from tests.conftest import PROJECT_ROOT
+
+PIPELINE_ORDER = [
+    "preprocess",
+    *[name for name, _, _ in STAGES],
+    "export",
+    "benchmark",
+    "predict",
+]
+STAGE_NAMES = [name for name, _, _ in STAGES]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, mini_data_dir):
+    """A project folder that ran every pipeline; yields its catalog."""
+    root = tmp_path_factory.mktemp("project")
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", root)
+    shutil.copy(PROJECT_ROOT / ".telemetry", root)
+    shutil.copytree(PROJECT_ROOT / "conf", root / "conf")
+    (root / "src").mkdir()
+
+    runtime_params = {
+        "raw_dir": str(mini_data_dir),
+        "dataset": "mini",
+        "model": "cnn_b0ns",
+        "training": {"batch_size": 8, "limit_train_batches": 2, "num_workers": 0},
+        "benchmark": {"repeats": 1},
+        **{stage: {"epochs": 1} for stage in STAGE_NAMES},
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        bootstrap_project(root)
+        for pipeline_name in PIPELINE_ORDER:
+            with KedroSession.create(
+                project_path=root, runtime_params=runtime_params
+            ) as session:
+                session.run(pipeline_name=pipeline_name)
+        with KedroSession.create(
+            project_path=root, runtime_params=runtime_params
+        ) as session:
+            catalog = session.load_context().catalog
+            yield root, catalog
+
+
+@pytest.mark.slow
+def test_five_stage_checkpoints_chain(project):
+    _, catalog = project
+    previous = catalog.load("initial_checkpoint")
+    for stage in STAGE_NAMES:
+        checkpoint = catalog.load(f"{stage}_checkpoint")
+        assert checkpoint["stage"] == stage
+        # The stored digest of the previous stage is the digest of its weights.
+        assert (
+            backbone_digest(model_from_checkpoint(previous))
+            == previous["backbone_sha256"]
+        )
+        # The stage started from exactly the previous stage's final backbone.
+        assert checkpoint["backbone_sha256_start"] == previous["backbone_sha256"]
+        previous = checkpoint
+
+
+@pytest.mark.slow
+def test_finetune_keeps_backbone_frozen(project):
+    _, catalog = project
+    finetune = catalog.load("finetune_checkpoint")
+    assert finetune["backbone_sha256"] == finetune["backbone_sha256_start"]
+    train_bce = catalog.load("train_bce_checkpoint")
+    assert train_bce["backbone_sha256"] != train_bce["backbone_sha256_start"]
+
+
+@pytest.mark.slow
+def test_class_count_changes_at_train_ce(project, mini_data_dir):
+    _, catalog = project
+    taxonomy = pd.read_csv(mini_data_dir / "taxonomy.csv", dtype=str)
+    assert catalog.load("pretrain_bce_checkpoint")["classes"] == catalog.load(
+        "pretrain_classes"
+    )
+    assert (
+        catalog.load("train_ce_checkpoint")["classes"]
+        == taxonomy["primary_label"].tolist()
+    )
+
+
+@pytest.mark.slow
+def test_exports_exist_and_pass_parity(project):
+    root, catalog = project
+    model_dir = root / "data/06_models/mini/cnn_b0ns"
+    for name in ("model.onnx", "model.xml", "model.bin"):
+        assert (model_dir / name).stat().st_size > 0
+    report = catalog.load("export_report")
+    runtimes = {row["runtime"]: row for row in report["parity"]}
+    assert set(runtimes) == {"onnxruntime", "openvino"}
+    for row in runtimes.values():
+        assert row["max_abs_prob_diff"] <= row["atol"]
+
+
+@pytest.mark.slow
+def test_benchmark_report_fields(project, mini_data_dir):
+    _, catalog = project
+    report = catalog.load("benchmark_report")
+    soundscapes = sorted(
+        path.name for path in (mini_data_dir / "test_soundscapes").iterdir()
+    )
+    assert sorted(row["file"] for row in report["files"]) == soundscapes
+    for row in report["files"]:
+        assert row["total_seconds"] > 0
+        assert row["decode_seconds"] > 0
+    assert report["real_time_factor"] > 0
+    assert report["threads"] >= 1
+    assert report["precision_hint"] == "f32"
+    assert report["projection"]["budget_minutes"] == 60
+    assert report["projection"]["projected_minutes"] > 0
+
+
+@pytest.mark.slow
+def test_submission_rows_and_columns(project, mini_data_dir):
+    _, catalog = project
+    submission = catalog.load("submission")
+    train_classes = catalog.load("train_classes")
+    assert list(submission.columns) == ["row_id", *train_classes]
+
+    expected_ids = []
+    for path in sorted((mini_data_dir / "test_soundscapes").iterdir()):
+        windows = math.ceil(sf.info(path).duration / 5.0)
+        expected_ids += [f"{path.stem}_{5 * (index + 1)}" for index in range(windows)]
+    assert submission["row_id"].tolist() == expected_ids
+
+    probs = submission[train_classes].to_numpy(dtype=float)
+    assert ((probs >= 0) & (probs <= 1)).all()
