@@ -10,13 +10,10 @@ import pytest
 import soundfile as sf
 
 from bird_pipeline.pipelines.demo_data import create_pipeline
-from bird_pipeline.pipelines.demo_data.nodes import (
-    METADATA_COLUMNS,
-    CallEvent,
-    _design_species,
-    _label_windows,
-    synthesize_demo_data,
-)
+from bird_pipeline.pipelines.demo_data.calls import design_species
+from bird_pipeline.pipelines.demo_data.nodes import synthesize_demo_data
+from bird_pipeline.pipelines.demo_data.recordings import METADATA_COLUMNS
+from bird_pipeline.pipelines.demo_data.soundscapes import CallEvent, _label_windows
 
 DEFAULT_PARAMS = {
     "seed": 42,
@@ -281,7 +278,7 @@ def test_other_seed_other_audio():
 
 def test_species_dominant_frequencies_differ(default_output):
     metadata = default_output["train_metadata"]
-    designs = {design.label: design for design in _design_species(6)}
+    designs = {design.label: design for design in design_species(6)}
     dominant_hz = {}
 
     for label, filenames in metadata.groupby("primary_label")["filename"]:

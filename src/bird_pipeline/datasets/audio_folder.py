@@ -52,7 +52,7 @@ class AudioFolderDataset(AbstractDataset[dict, dict]):
     """Recordings under a folder, keyed by POSIX path relative to it.
 
     Loading returns `{relative_path: loader}`; calling a loader reads that file
-    with `read_audio`, so nothing is decoded until a node asks for it. A missing
+    with `read_audio`, so nothing is decoded until a node calls it. A missing
     folder loads as an empty dict, because `test_soundscapes/` and
     `background_noise/` are optional in BirdCLEF layouts. Saving takes
     `{relative_path: (samples, sample_rate)}` and writes each file in the format

@@ -34,14 +34,17 @@ def select_parity_windows(
             (Hz) and `window_seconds`.
 
     Returns:
-        `(windows, window_samples)` float32, the first windows of the recordings
-        in table order, one per recording first, so many species are covered.
+        `(windows, window_samples)` float32: the first window of up to
+        `parity_windows` recordings, taken one species at a time in turn so that
+        the check covers as many species as it can.
     """
     window_samples = round(params["window_seconds"] * params["sample_rate"])
-    wanted = int(params["parity_windows"])
+    max_windows = int(params["parity_windows"])
+    turn = recordings.groupby("primary_label", sort=False).cumcount()
+    chosen = recordings.assign(turn=turn).sort_values("turn", kind="stable")
     windows = [
         split_windows(np.asarray(audio_cache[recording_id]), window_samples)[0]
-        for recording_id in recordings["recording_id"][:wanted]
+        for recording_id in chosen["recording_id"][:max_windows]
     ]
     if not windows:
         raise ValueError(

@@ -1,0 +1,48 @@
+"""The registered pipelines and the checkpoint chain between stages."""
+
+from __future__ import annotations
+
+from kedro.framework.startup import bootstrap_project
+
+from bird_pipeline.pipeline_registry import register_pipelines
+from tests.conftest import PROJECT_ROOT
+
+STAGE_ORDER = ["pretrain_ce", "pretrain_bce", "train_ce", "train_bce", "finetune"]
+
+
+def test_every_pipeline_registered():
+    bootstrap_project(PROJECT_ROOT)
+    pipelines = register_pipelines()
+    expected = {
+        "preprocess",
+        *STAGE_ORDER,
+        "train",
+        "export",
+        "benchmark",
+        "predict",
+        "demo_data",
+        "demo",
+        "__default__",
+    }
+    assert expected <= set(pipelines)
+
+
+def test_stages_chain_through_checkpoints():
+    pipelines = register_pipelines()
+    previous = "initial_checkpoint"
+    for stage in STAGE_ORDER:
+        stage_pipeline = pipelines[stage]
+        assert (
+            previous in stage_pipeline.inputs()
+            or previous in stage_pipeline.all_outputs()
+        )
+        assert f"{stage}_checkpoint" in stage_pipeline.outputs()
+        previous = f"{stage}_checkpoint"
+    assert "finetune_checkpoint" in pipelines["export"].inputs()
+
+
+def test_stage_classes_switch_at_train_ce():
+    pipelines = register_pipelines()
+    assert "pretrain_classes" in pipelines["pretrain_bce"].inputs()
+    assert "train_classes" in pipelines["train_ce"].inputs()
+    assert "pretrain_classes" not in pipelines["train_ce"].inputs()
