@@ -19,7 +19,12 @@ from bird_pipeline.pipelines.preprocess.nodes import (
     decode_recordings,
     validate_metadata_node,
 )
-from bird_pipeline.pipelines.stage.nodes import initialize_model, train_stage
+from bird_pipeline.pipelines.stage.nodes import (
+    initialize_model,
+    plot_stage_report,
+    select_checkpoint,
+    train_stage,
+)
 
 SAMPLE_RATE = 32000
 EXPORT_PARAMS = {
@@ -45,6 +50,42 @@ TRAINING = {
     "accelerator": "cpu",
     "precision": "32-true",
 }
+
+
+VALIDATION = {
+    "reference": True,
+    "n_folds": 2,
+    "fold": 0,
+    "seed": 0,
+    "max_seconds": 60.0,
+    "window_seconds": 5.0,
+    "batch_size": 4,
+    "monitor": "val_cmap",
+    "next_checkpoint": "best",
+}
+NO_SOUNDSCAPES = pd.DataFrame(
+    columns=["row_id", "soundscape_id", "start_second", "birds"]
+)
+
+
+def run_stage(initial, cache, classes, stage, validation=VALIDATION, folds=None):
+    """Run `train_stage` on the small cache; return the last checkpoint and report."""
+    audio_cache, recordings = cache
+    if folds is None:
+        folds = pd.DataFrame({"recording_id": recordings["recording_id"], "fold": -1})
+    last, _, report = train_stage(
+        initial,
+        recordings,
+        folds,
+        audio_cache,
+        {},
+        NO_SOUNDSCAPES,
+        classes,
+        TRAINING,
+        validation,
+        stage,
+    )
+    return last, report
 
 
 def tone(seconds: float, hz: float, rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -139,11 +180,8 @@ def initial(small_preset):
 
 
 def test_train_stage_chains_backbone(cache, initial):
-    audio_cache, recordings = cache
     stage = {"name": "pretrain_ce", "loss": "ce", "epochs": 1, "lr": 1e-3, "seed": 1}
-    checkpoint, report = train_stage(
-        initial, recordings, audio_cache, ["aaa", "bbb"], TRAINING, stage
-    )
+    checkpoint, report = run_stage(initial, cache, ["aaa", "bbb"], stage)
     assert checkpoint["backbone_sha256_start"] == initial["backbone_sha256"]
     assert checkpoint["backbone_sha256"] != initial["backbone_sha256"]
     assert len(report["epochs"]) == 1
@@ -151,38 +189,24 @@ def test_train_stage_chains_backbone(cache, initial):
 
 
 def test_train_stage_same_seed_same_weights(cache, initial):
-    audio_cache, recordings = cache
     stage = {"name": "pretrain_bce", "loss": "bce", "epochs": 1, "lr": 1e-3, "seed": 3}
-    first, _ = train_stage(
-        initial, recordings, audio_cache, ["aaa", "bbb"], TRAINING, stage
-    )
-    second, _ = train_stage(
-        initial, recordings, audio_cache, ["aaa", "bbb"], TRAINING, stage
-    )
+    first, _ = run_stage(initial, cache, ["aaa", "bbb"], stage)
+    second, _ = run_stage(initial, cache, ["aaa", "bbb"], stage)
     assert first["backbone_sha256"] == second["backbone_sha256"]
 
 
 def test_train_stage_new_classes_need_reinit(cache, initial):
-    audio_cache, recordings = cache
     stage = {"name": "train_ce", "loss": "ce", "epochs": 1, "lr": 1e-3, "seed": 1}
     with pytest.raises(ValueError, match="set reinit_head: true"):
-        train_stage(
-            initial, recordings, audio_cache, ["bbb", "aaa", "zzz"], TRAINING, stage
-        )
-    checkpoint, _ = train_stage(
-        initial,
-        recordings,
-        audio_cache,
-        ["bbb", "aaa", "zzz"],
-        TRAINING,
-        {**stage, "reinit_head": True},
+        run_stage(initial, cache, ["bbb", "aaa", "zzz"], stage)
+    checkpoint, _ = run_stage(
+        initial, cache, ["bbb", "aaa", "zzz"], {**stage, "reinit_head": True}
     )
     assert checkpoint["classes"] == ["bbb", "aaa", "zzz"]
     assert checkpoint["backbone_sha256_start"] == initial["backbone_sha256"]
 
 
 def test_train_stage_frozen_backbone_unchanged(cache, initial):
-    audio_cache, recordings = cache
     stage = {
         "name": "finetune",
         "loss": "bce",
@@ -192,9 +216,7 @@ def test_train_stage_frozen_backbone_unchanged(cache, initial):
         "clip_seconds": 10.0,
         "freeze_backbone": True,
     }
-    checkpoint, _ = train_stage(
-        initial, recordings, audio_cache, ["aaa", "bbb"], TRAINING, stage
-    )
+    checkpoint, _ = run_stage(initial, cache, ["aaa", "bbb"], stage)
     assert checkpoint["backbone_sha256"] == initial["backbone_sha256"]
     assert not all(
         (checkpoint["state_dict"][key] == initial["state_dict"][key]).all()
@@ -204,7 +226,6 @@ def test_train_stage_frozen_backbone_unchanged(cache, initial):
 
 
 def test_clip_not_whole_segments_raises(cache, initial):
-    audio_cache, recordings = cache
     stage = {
         "name": "pretrain_ce",
         "loss": "ce",
@@ -214,7 +235,46 @@ def test_clip_not_whole_segments_raises(cache, initial):
         "clip_seconds": 7.0,
     }
     with pytest.raises(ValueError, match="clip_seconds=7.0 is not a multiple"):
-        train_stage(initial, recordings, audio_cache, ["aaa", "bbb"], TRAINING, stage)
+        run_stage(initial, cache, ["aaa", "bbb"], stage)
+
+
+def test_train_stage_validates_held_out_fold(cache, initial):
+    _, recordings = cache
+    folds = pd.DataFrame(
+        {"recording_id": recordings["recording_id"], "fold": [0, 1, 1]}
+    )
+    validation = {**VALIDATION, "reference": False}
+    stage = {"name": "train_bce", "loss": "bce", "epochs": 2, "lr": 1e-3, "seed": 1}
+    _, report = run_stage(initial, cache, ["aaa", "bbb"], stage, validation, folds)
+    assert report["held_out_recordings"] == 1
+    assert report["training_recordings"] == 2
+    assert [row["epoch"] for row in report["epochs"]] == [0, 1]
+    for row in report["epochs"]:
+        assert 0.0 <= row["val_cmap"] <= 1.0
+    assert report["best_epoch"] in (0, 1)
+    assert set(report["class_ap"]["val"]) == {"aaa", "bbb"}
+
+    curves, class_ap = plot_stage_report(report)
+    assert curves.axes[1].get_lines()
+    assert len(class_ap.axes[0].patches) == 2
+
+
+def test_select_checkpoint_follows_switch():
+    last, best = {"stage": "last"}, {"stage": "best"}
+    validation = {**VALIDATION, "reference": False}
+    assert select_checkpoint(last, best, validation) is best
+    assert (
+        select_checkpoint(last, best, {**validation, "next_checkpoint": "last"}) is last
+    )
+    assert select_checkpoint(last, best, {**validation, "reference": True}) is last
+
+
+def test_validation_monitor_unknown_raises(cache, initial):
+    stage = {"name": "train_bce", "loss": "bce", "epochs": 1, "lr": 1e-3, "seed": 1}
+    with pytest.raises(ValueError, match="validation.monitor 'val_f1' is unknown"):
+        run_stage(
+            initial, cache, ["aaa", "bbb"], stage, {**VALIDATION, "monitor": "val_f1"}
+        )
 
 
 @pytest.fixture

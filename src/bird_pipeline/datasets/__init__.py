@@ -8,6 +8,7 @@ from bird_pipeline.datasets.atomic import atomic_write
 from bird_pipeline.datasets.audio_cache import AudioCache, AudioCacheDataset
 from bird_pipeline.datasets.audio_folder import AudioFolderDataset, read_audio
 from bird_pipeline.datasets.checkpoint import TorchCheckpointDataset
+from bird_pipeline.datasets.figures import FigureDataset
 from bird_pipeline.datasets.models import OnnxModelDataset, OpenVINOModelDataset
 from bird_pipeline.datasets.reports import CSVTableDataset, JSONReportDataset
 
@@ -16,6 +17,7 @@ __all__ = [
     "AudioCacheDataset",
     "AudioFolderDataset",
     "CSVTableDataset",
+    "FigureDataset",
     "JSONReportDataset",
     "OnnxModelDataset",
     "OpenVINOModelDataset",

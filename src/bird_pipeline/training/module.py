@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import lightning as L
+import numpy as np
 import torch
 
 from bird_pipeline.models.classifier import BirdClassifier
 from bird_pipeline.training.config import StageConfig
 from bird_pipeline.training.losses import LOSS_FUNCTIONS
+from bird_pipeline.training.validation import ValidationSet, score_windows
 
 
 class StageModule(L.LightningModule):
@@ -16,13 +20,26 @@ class StageModule(L.LightningModule):
     Args:
         model: The classifier, already holding the stage's starting weights.
         config: Stage settings.
+        classes: Class codes in output order.
+        validation_sets: Window sets scored after every epoch, one DataLoader
+            each, in this order.
     """
 
-    def __init__(self, model: BirdClassifier, config: StageConfig) -> None:
+    def __init__(
+        self,
+        model: BirdClassifier,
+        config: StageConfig,
+        classes: list[str] | None = None,
+        validation_sets: list[ValidationSet] | None = None,
+    ) -> None:
         super().__init__()
         self.model = model
         self.config = config
+        self.classes = list(classes or [])
         self.loss_function = LOSS_FUNCTIONS[config.loss]
+        self.validation_sets = list(validation_sets or [])
+        self._validation_outputs: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
+        self.class_ap: dict[str, dict[str, float]] = {}
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         return self.model(waveform)
@@ -53,6 +70,40 @@ class StageModule(L.LightningModule):
             )
         self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True)
         return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self._validation_outputs = [[] for _ in self.validation_sets]
+
+    def validation_step(
+        self,
+        batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        waveform, _, index = batch
+        probs = torch.sigmoid(self.model(waveform).float())
+        self._validation_outputs[dataloader_idx].append((index.cpu(), probs.cpu()))
+
+    def on_validation_epoch_end(self) -> None:
+        for validation_set, outputs in zip(
+            self.validation_sets, self._validation_outputs, strict=True
+        ):
+            if not outputs:
+                continue
+            probs = np.zeros(
+                (len(validation_set.windows), len(self.classes)), np.float32
+            )
+            for index, batch_probs in outputs:
+                probs[index.numpy()] = batch_probs.numpy()
+            scores = score_windows(
+                validation_set.name, validation_set.windows, probs, self.classes
+            )
+            self.class_ap[validation_set.name] = scores.pop(
+                f"{validation_set.name}_class_ap"
+            )
+            for name, value in scores.items():
+                if not math.isnan(value):
+                    self.log(name, value, prog_bar=True, add_dataloader_idx=False)
 
     def configure_optimizers(self):
         parameters = [p for p in self.model.parameters() if p.requires_grad]

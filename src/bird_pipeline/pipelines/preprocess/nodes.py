@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import PurePosixPath
 
 import numpy as np
 import pandas as pd
 
 from bird_pipeline.audio.decode import AudioDecodeError, to_mono_at_rate
+from bird_pipeline.evaluation.folds import assign_folds, fold_sizes
 from bird_pipeline.metadata import (
     pretrain_classes_from,
     train_classes_from,
@@ -136,3 +138,65 @@ def build_class_lists(
         len(train_classes),
     )
     return pretrain_classes, train_classes
+
+
+def split_folds(recordings: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """Assign validation folds (see `bird_pipeline.evaluation.folds` for the rules).
+
+    Args:
+        recordings: Decoded recordings table.
+        params: The `validation` block: `n_folds` and `seed`.
+
+    Returns:
+        `recording_id`, `primary_label` and `fold` (-1 trains in every fold).
+    """
+    folds = assign_folds(recordings, int(params["n_folds"]), int(params["seed"]))
+    logger.info("Recordings per fold: %s", fold_sizes(folds))
+    return pd.DataFrame(
+        {
+            "recording_id": recordings["recording_id"],
+            "primary_label": recordings["primary_label"],
+            "fold": folds,
+        }
+    )
+
+
+def decode_labelled_soundscapes(
+    test_soundscapes: dict[str, Callable[[], tuple[np.ndarray, int]]],
+    soundscape_labels: pd.DataFrame,
+    params: dict,
+) -> dict[str, np.ndarray]:
+    """Decode the soundscapes that `soundscape_labels.csv` labels, for validation.
+
+    Returns:
+        Waveforms keyed by soundscape id (the file stem); empty when the data
+        set has no soundscape labels.
+
+    Raises:
+        ValueError: A labelled soundscape has no audio file.
+    """
+    if not len(soundscape_labels):
+        logger.info("No soundscape labels: soundscapes are not used for validation")
+        return {}
+    by_stem = {
+        PurePosixPath(name).stem: loader for name, loader in test_soundscapes.items()
+    }
+    labelled = sorted(set(soundscape_labels["soundscape_id"]))
+    missing = [
+        soundscape_id for soundscape_id in labelled if soundscape_id not in by_stem
+    ]
+    if missing:
+        raise ValueError(
+            f"soundscape_labels.csv labels soundscapes without audio in "
+            f"test_soundscapes/: {missing}; add the files or remove their rows"
+        )
+    waveforms = {}
+    for soundscape_id in labelled:
+        try:
+            waveforms[soundscape_id] = _decode_one(
+                by_stem[soundscape_id], int(params["sample_rate"])
+            )
+        except AudioDecodeError as exc:
+            raise ValueError(f"labelled soundscape {soundscape_id!r}: {exc}") from exc
+    logger.info("Decoded %d labelled soundscapes for validation", len(waveforms))
+    return waveforms

@@ -4,7 +4,9 @@ from kedro.pipeline import Pipeline, node
 
 from bird_pipeline.pipelines.preprocess.nodes import (
     build_class_lists,
+    decode_labelled_soundscapes,
     decode_recordings,
+    split_folds,
     validate_metadata_node,
 )
 
@@ -29,6 +31,18 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["recordings", "taxonomy", "sample_submission"],
                 outputs=["pretrain_classes", "train_classes"],
                 name="build_class_lists_node",
+            ),
+            node(
+                split_folds,
+                inputs=["recordings", "params:validation"],
+                outputs="folds",
+                name="split_folds_node",
+            ),
+            node(
+                decode_labelled_soundscapes,
+                inputs=["test_soundscapes", "soundscape_labels", "params:preprocess"],
+                outputs="soundscape_audio",
+                name="decode_labelled_soundscapes_node",
             ),
         ]
     )

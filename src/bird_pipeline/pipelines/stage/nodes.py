@@ -9,9 +9,13 @@ from typing import Any
 import lightning as L
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from torch.utils.data import DataLoader
 
+from bird_pipeline.evaluation.folds import TRAIN_ONLY
+from bird_pipeline.evaluation.plots import plot_class_ap, plot_curves
 from bird_pipeline.models import build_classifier, resolve_preset
+from bird_pipeline.models.classifier import BirdClassifier
 from bird_pipeline.models.presets import ModelPreset
 from bird_pipeline.training.callbacks import EpochHistory, FreezeBackbone
 from bird_pipeline.training.checkpoint import (
@@ -22,6 +26,12 @@ from bird_pipeline.training.checkpoint import (
 from bird_pipeline.training.config import StageConfig
 from bird_pipeline.training.data import ClipDataset, build_targets
 from bird_pipeline.training.module import StageModule
+from bird_pipeline.training.validation import (
+    BestWeights,
+    ValidationConfig,
+    build_validation_sets,
+    make_loaders,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,30 +81,9 @@ def _clip_samples(config: StageConfig, preset: ModelPreset) -> int:
     return clip_samples
 
 
-def train_stage(
-    start_checkpoint: dict[str, Any],
-    recordings: pd.DataFrame,
-    audio_cache: Mapping[str, np.ndarray],
-    classes: list[str],
-    training_defaults: dict[str, Any],
-    stage_params: dict[str, Any],
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Train one stage from the previous stage's checkpoint.
-
-    Args:
-        start_checkpoint: The previous stage's checkpoint (or the initial model).
-        recordings: Decoded recordings table.
-        audio_cache: Waveforms keyed by recording id.
-        classes: Output classes of this stage.
-        training_defaults: Settings shared by all stages (`training` block).
-        stage_params: This stage's settings; they override the defaults.
-
-    Returns:
-        The stage checkpoint and its history report.
-    """
-    config = StageConfig.from_params({**training_defaults, **stage_params})
-    L.seed_everything(config.seed, workers=True)
-
+def _start_model(
+    start_checkpoint: dict[str, Any], classes: list[str], config: StageConfig
+) -> BirdClassifier:
     preset = ModelPreset(**start_checkpoint["preset"])
     if not config.reinit_head and list(start_checkpoint["classes"]) != list(classes):
         raise ValueError(
@@ -104,9 +93,60 @@ def train_stage(
         )
     model = build_classifier(preset, num_classes=len(classes))
     load_backbone(model, start_checkpoint["state_dict"], reinit_head=config.reinit_head)
+    return model
+
+
+def _split_recordings(
+    recordings: pd.DataFrame, folds: pd.DataFrame, validation: ValidationConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (training, held-out) recordings; the reference switch trains on all."""
+    if validation.reference:
+        return recordings, recordings.iloc[0:0]
+    fold = recordings["recording_id"].map(folds.set_index("recording_id")["fold"])
+    fold = fold.fillna(TRAIN_ONLY).astype(int)
+    return recordings[fold != validation.fold], recordings[fold == validation.fold]
+
+
+def train_stage(
+    start_checkpoint: dict[str, Any],
+    recordings: pd.DataFrame,
+    folds: pd.DataFrame,
+    audio_cache: Mapping[str, np.ndarray],
+    soundscape_audio: Mapping[str, np.ndarray],
+    soundscape_labels: pd.DataFrame,
+    classes: list[str],
+    training_defaults: dict[str, Any],
+    validation_params: dict[str, Any],
+    stage_params: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Train one stage from the previous stage's checkpoint and validate it.
+
+    Args:
+        start_checkpoint: The previous stage's checkpoint (or the initial model).
+        recordings: Decoded recordings table.
+        folds: `recording_id` and `fold` of every recording.
+        audio_cache: Waveforms keyed by recording id.
+        soundscape_audio: Decoded labelled soundscapes keyed by soundscape id.
+        soundscape_labels: 5 s window labels of those soundscapes.
+        classes: Output classes of this stage.
+        training_defaults: Settings shared by all stages (`training` block).
+        validation_params: The `validation` block.
+        stage_params: This stage's settings; they override the defaults.
+
+    Returns:
+        The last checkpoint, the best checkpoint by `validation.monitor` (the
+        last one when nothing was validated) and the history report.
+    """
+    config = StageConfig.from_params({**training_defaults, **stage_params})
+    validation = ValidationConfig(**validation_params)
+    L.seed_everything(config.seed, workers=True)
+
+    model = _start_model(start_checkpoint, classes, config)
+    preset = model.preset
     start_digest = backbone_digest(model)
 
-    targets = build_targets(recordings, classes, config.secondary_target)
+    train_rows, held_out = _split_recordings(recordings, folds, validation)
+    targets = build_targets(train_rows, classes, config.secondary_target)
     labelled = targets.max(axis=1) > 0
     if not labelled.any():
         raise ValueError(
@@ -114,28 +154,47 @@ def train_stage(
             f"{len(classes)} classes; check train_classes against the metadata"
         )
     logger.info(
-        "Stage %s: %d recordings with a label in its %d classes (%d without)",
+        "Stage %s: %d training recordings with a label in its %d classes "
+        "(%d without), %d held out",
         config.name,
         int(labelled.sum()),
         len(classes),
         int((~labelled).sum()),
-    )
-    dataset = ClipDataset(
-        recordings[labelled],
-        targets[labelled],
-        audio_cache,
-        _clip_samples(config, preset),
+        len(held_out),
     )
     loader = DataLoader(
-        dataset,
+        ClipDataset(
+            train_rows[labelled],
+            targets[labelled],
+            audio_cache,
+            _clip_samples(config, preset),
+        ),
         batch_size=config.batch_size,
         shuffle=True,
         num_workers=config.num_workers,
         persistent_workers=config.num_workers > 0,
     )
 
+    held_out_truth = (build_targets(held_out, classes, 1.0) > 0).astype(np.float32)
+    validation_sets = []
+    if not validation.reference:
+        validation_sets = build_validation_sets(
+            held_out,
+            held_out_truth,
+            audio_cache,
+            soundscape_audio,
+            soundscape_labels,
+            classes,
+            validation,
+            preset.sample_rate,
+        )
+    validation_loaders = make_loaders(
+        validation_sets, preset.segment_samples, validation.batch_size
+    )
+
     history = EpochHistory()
-    callbacks = [history] + ([FreezeBackbone()] if config.freeze_backbone else [])
+    best = BestWeights(validation.monitor)
+    callbacks = [history, best] + ([FreezeBackbone()] if config.freeze_backbone else [])
     trainer = L.Trainer(
         max_epochs=config.epochs,
         accelerator=config.accelerator,
@@ -144,19 +203,59 @@ def train_stage(
         logger=False,
         enable_checkpointing=False,
         enable_model_summary=False,
+        num_sanity_val_steps=0,
         limit_train_batches=config.limit_train_batches,
         callbacks=callbacks,
     )
-    trainer.fit(StageModule(model, config), train_dataloaders=loader)
+    module = StageModule(model, config, classes, validation_sets)
+    trainer.fit(
+        module,
+        train_dataloaders=loader,
+        val_dataloaders=validation_loaders or None,
+    )
 
-    checkpoint = make_checkpoint(model.cpu(), classes, config.name, start_digest)
+    last = make_checkpoint(model.cpu(), classes, config.name, start_digest)
+    best_checkpoint = last
+    if best.best_state is not None:
+        best_model = build_classifier(preset, num_classes=len(classes))
+        best_model.load_state_dict(best.best_state)
+        best_checkpoint = make_checkpoint(
+            best_model, classes, config.name, start_digest
+        )
     report = {
         "stage": config.name,
         "preset": preset.name,
-        "classes": len(classes),
-        "recordings": int(labelled.sum()),
+        "classes": list(classes),
+        "training_recordings": int(labelled.sum()),
+        "held_out_recordings": len(held_out),
+        "reference": validation.reference,
+        "monitor": validation.monitor,
+        "best_epoch": best.best_epoch,
+        "best_score": best.best_score,
         "backbone_sha256_start": start_digest,
-        "backbone_sha256": checkpoint["backbone_sha256"],
+        "backbone_sha256": last["backbone_sha256"],
         "epochs": history.rows,
+        "class_ap": module.class_ap,
     }
-    return checkpoint, report
+    return last, best_checkpoint, report
+
+
+def select_checkpoint(
+    last_checkpoint: dict[str, Any],
+    best_checkpoint: dict[str, Any],
+    validation_params: dict[str, Any],
+) -> dict[str, Any]:
+    """Pick the checkpoint the next stage starts from.
+
+    `validation.next_checkpoint` names it; the reference switch always takes
+    the last one, as the reference recipe did.
+    """
+    validation = ValidationConfig(**validation_params)
+    if validation.reference or validation.next_checkpoint == "last":
+        return last_checkpoint
+    return best_checkpoint
+
+
+def plot_stage_report(history: dict[str, Any]) -> tuple[Figure, Figure]:
+    """Draw the stage's training and validation curves and its per-class AP."""
+    return plot_curves(history), plot_class_ap(history)

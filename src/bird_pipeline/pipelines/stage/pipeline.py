@@ -9,7 +9,12 @@ chain reads at the top level of the lineage graph.
 
 from kedro.pipeline import Pipeline, node, pipeline
 
-from bird_pipeline.pipelines.stage.nodes import initialize_model, train_stage
+from bird_pipeline.pipelines.stage.nodes import (
+    initialize_model,
+    plot_stage_report,
+    select_checkpoint,
+    train_stage,
+)
 
 # (stage, dataset it starts from, classes it predicts)
 STAGES: tuple[tuple[str, str, str], ...] = (
@@ -29,14 +34,30 @@ def _stage_template() -> Pipeline:
                 inputs=[
                     "start_checkpoint",
                     "recordings",
+                    "folds",
                     "audio_cache",
+                    "soundscape_audio",
+                    "soundscape_labels",
                     "classes",
                     "params:training",
+                    "params:validation",
                     "params:stage",
                 ],
-                outputs=["checkpoint", "history"],
+                outputs=["last_checkpoint", "best_checkpoint", "history"],
                 name="train_stage_node",
-            )
+            ),
+            node(
+                select_checkpoint,
+                inputs=["last_checkpoint", "best_checkpoint", "params:validation"],
+                outputs="checkpoint",
+                name="select_checkpoint_node",
+            ),
+            node(
+                plot_stage_report,
+                inputs="history",
+                outputs=["curves", "class_ap"],
+                name="plot_stage_report_node",
+            ),
         ]
     )
 
