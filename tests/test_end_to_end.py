@@ -147,3 +147,30 @@ def test_submission_rows_and_columns(project, mini_data_dir):
 
     probs = submission[train_classes].to_numpy(dtype=float)
     assert ((probs >= 0) & (probs <= 1)).all()
+
+
+@pytest.mark.slow
+def test_stage_reports_written(project):
+    root, catalog = project
+    report_dir = root / "data/08_reporting/mini/cnn_b0ns"
+    for stage in STAGE_NAMES:
+        history = catalog.load(f"{stage}_history")
+        assert history["held_out_recordings"] > 0
+        for row in history["epochs"]:
+            assert 0.0 <= row["val_cmap"] <= 1.0
+            assert 0.0 <= row["soundscape_cmap"] <= 1.0
+        assert history["best_epoch"] == 0
+        for suffix in ("curves", "class_ap"):
+            png = (report_dir / f"{stage}_{suffix}.png").read_bytes()
+            assert png.startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
+def test_folds_hold_out_common_species(project):
+    _, catalog = project
+    folds = catalog.load("folds")
+    held_out = folds[folds["fold"] == 0]
+    assert len(held_out) > 0
+    counts = folds["primary_label"].value_counts()
+    assert set(held_out["primary_label"]) <= set(counts[counts >= 5].index)
+    assert (folds.loc[folds["primary_label"].map(counts) < 5, "fold"] == -1).all()

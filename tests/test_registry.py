@@ -41,6 +41,24 @@ def test_stages_chain_through_checkpoints():
     assert "finetune_checkpoint" in pipelines["export"].inputs()
 
 
+def test_stages_have_no_dangling_inputs():
+    pipelines = register_pipelines()
+    free_inputs = {name for name in pipelines["__default__"].inputs() if "." in name}
+    assert free_inputs == set()
+
+
+def test_stage_reports_published():
+    stage_outputs = register_pipelines()["train_bce"].all_outputs()
+    for name in (
+        "train_bce_best_checkpoint",
+        "train_bce_last_checkpoint",
+        "train_bce_history",
+        "train_bce_curves",
+        "train_bce_class_ap",
+    ):
+        assert name in stage_outputs
+
+
 def test_stage_classes_switch_at_train_ce():
     pipelines = register_pipelines()
     assert "pretrain_classes" in pipelines["pretrain_bce"].inputs()

@@ -25,6 +25,16 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("finetune", "train_bce_checkpoint", "train_classes"),
 )
 
+# Template outputs, published as `<stage>_<output>` outside the namespace.
+STAGE_OUTPUTS = (
+    "checkpoint",
+    "last_checkpoint",
+    "best_checkpoint",
+    "history",
+    "curves",
+    "class_ap",
+)
+
 
 def _stage_template() -> Pipeline:
     return Pipeline(
@@ -92,15 +102,16 @@ def create_stage_pipelines() -> dict[str, Pipeline]:
             inputs={
                 "start_checkpoint": start,
                 "recordings": "recordings",
+                "folds": "folds",
                 "audio_cache": "audio_cache",
+                "soundscape_audio": "soundscape_audio",
+                "soundscape_labels": "soundscape_labels",
                 "classes": classes,
             },
-            outputs={
-                "checkpoint": f"{stage}_checkpoint",
-                "history": f"{stage}_history",
-            },
+            outputs={name: f"{stage}_{name}" for name in STAGE_OUTPUTS},
             parameters={
                 "params:training": "params:training",
+                "params:validation": "params:validation",
                 "params:stage": f"params:{stage}",
             },
         )
