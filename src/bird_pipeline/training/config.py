@@ -23,6 +23,10 @@ class StageConfig:
     seed: int
     clip_seconds: float  # training crop; a multiple of the preset's segment length
     secondary_target: float  # target for secondary labels (primary labels get 1.0)
+    weighted_sampler: bool  # draw recordings with weight 1 / class count
+    min_rating_weight: float  # loss weight of the lowest rating; 5 stars weigh 1.0
+    unrated_weight: float  # loss weight of a rating of 0 (unrated) or a missing one
+    non_target_weight: float  # loss factor for a primary label outside the classes
     reinit_head: bool  # drop the previous head (its class count may differ)
     freeze_backbone: bool  # train the head only, backbone and its BatchNorm frozen
     frame_loss_weight: float  # SED: weight of the loss on max-over-frames logits

@@ -31,6 +31,16 @@ def build_targets(
     return targets
 
 
+def count_unknown_secondary(recordings: pd.DataFrame, classes: list[str]) -> int:
+    """Count secondary labels outside `classes`; `build_targets` drops them."""
+    known = set(classes)
+    return sum(
+        code not in known
+        for labels in recordings["secondary_labels"]
+        for code in labels.split()
+    )
+
+
 def crop_or_tile(waveform: np.ndarray, clip_samples: int) -> np.ndarray:
     """Cut a random `clip_samples` crop; shorter recordings are repeated to fill it.
 
@@ -52,6 +62,7 @@ class ClipDataset(Dataset):
     Args:
         recordings: Recordings table; every id must be in `audio_cache`.
         targets: `(recordings, classes)` from `build_targets`.
+        loss_weights: `(recordings,)` weight of each recording in the loss.
         audio_cache: Waveforms keyed by recording id.
         clip_samples: Crop length in samples.
     """
@@ -60,18 +71,22 @@ class ClipDataset(Dataset):
         self,
         recordings: pd.DataFrame,
         targets: np.ndarray,
+        loss_weights: np.ndarray,
         audio_cache: Mapping[str, np.ndarray],
         clip_samples: int,
     ) -> None:
         self.recording_ids = list(recordings["recording_id"])
         self.targets = torch.from_numpy(targets)
+        self.loss_weights = torch.from_numpy(np.asarray(loss_weights, dtype=np.float32))
         self.audio_cache = audio_cache
         self.clip_samples = clip_samples
 
     def __len__(self) -> int:
         return len(self.recording_ids)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(
+        self, index: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         waveform = self.audio_cache[self.recording_ids[index]]
         clip = crop_or_tile(waveform, self.clip_samples)
-        return torch.from_numpy(clip), self.targets[index]
+        return torch.from_numpy(clip), self.targets[index], self.loss_weights[index]

@@ -15,21 +15,30 @@ def cross_entropy_loss(
 ) -> torch.Tensor:
     """Softmax cross-entropy against targets normalised to a distribution.
 
+    Returns:
+        The loss of each sample, `(batch,)`.
+
     Args:
         logits: `(batch, classes)`.
         targets: `(batch, classes)` in [0, 1]; each row needs a positive entry.
         label_smoothing: Mass spread uniformly over all classes.
     """
     distribution = targets / targets.sum(dim=1, keepdim=True).clamp(min=1e-6)
-    return F.cross_entropy(logits, distribution, label_smoothing=label_smoothing)
+    return F.cross_entropy(
+        logits, distribution, label_smoothing=label_smoothing, reduction="none"
+    )
 
 
 def bce_loss(
     logits: torch.Tensor, targets: torch.Tensor, label_smoothing: float
 ) -> torch.Tensor:
-    """Sigmoid BCE with logits; `label_smoothing` is unused by this loss."""
+    """Return sigmoid BCE with logits per sample, `(batch,)`, averaged over classes.
+
+    `label_smoothing` is unused by this loss.
+    """
     del label_smoothing
-    return F.binary_cross_entropy_with_logits(logits, targets)
+    losses = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    return losses.mean(dim=1)
 
 
 LOSS_FUNCTIONS: dict[str, LossFunction] = {

@@ -45,23 +45,32 @@ class StageModule(L.LightningModule):
         return self.model(waveform)
 
     def compute_loss(
-        self, outputs: dict[str, torch.Tensor], targets: torch.Tensor
+        self,
+        outputs: dict[str, torch.Tensor],
+        targets: torch.Tensor,
+        weights: torch.Tensor,
     ) -> torch.Tensor:
-        """Loss on clip logits, plus the max-over-frames term for SED heads."""
+        """Weighted mean loss on clip logits, plus the max-over-frames term for SED.
+
+        Args:
+            outputs: Head outputs.
+            targets: `(batch, classes)`.
+            weights: `(batch,)` loss weight of each sample.
+        """
         smoothing = self.config.label_smoothing
-        loss = self.loss_function(outputs["logits"], targets, smoothing)
+        losses = self.loss_function(outputs["logits"], targets, smoothing)
         if "frame_logits" in outputs and self.config.frame_loss_weight > 0:
             frame_max = outputs["frame_logits"].amax(dim=-1)  # (batch, classes)
-            loss = loss + self.config.frame_loss_weight * self.loss_function(
+            losses = losses + self.config.frame_loss_weight * self.loss_function(
                 frame_max, targets, smoothing
             )
-        return loss
+        return (losses * weights).sum() / weights.sum()
 
     def training_step(
-        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+        self, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor], batch_idx: int
     ) -> torch.Tensor:
-        waveform, targets = batch
-        loss = self.compute_loss(self.model.forward_outputs(waveform), targets)
+        waveform, targets, weights = batch
+        loss = self.compute_loss(self.model.forward_outputs(waveform), targets, weights)
         if not torch.isfinite(loss):
             raise FloatingPointError(
                 f"stage {self.config.name}: non-finite loss {loss.item()} at epoch "

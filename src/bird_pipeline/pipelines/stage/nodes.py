@@ -10,7 +10,7 @@ import lightning as L
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from bird_pipeline.evaluation.folds import TRAIN_ONLY
 from bird_pipeline.evaluation.plots import plot_class_ap, plot_curves
@@ -24,7 +24,11 @@ from bird_pipeline.training.checkpoint import (
     make_checkpoint,
 )
 from bird_pipeline.training.config import StageConfig
-from bird_pipeline.training.data import ClipDataset, build_targets
+from bird_pipeline.training.data import (
+    ClipDataset,
+    build_targets,
+    count_unknown_secondary,
+)
 from bird_pipeline.training.module import StageModule
 from bird_pipeline.training.validation import (
     BestWeights,
@@ -32,6 +36,7 @@ from bird_pipeline.training.validation import (
     build_validation_sets,
     make_loaders,
 )
+from bird_pipeline.training.weights import loss_weights, sampling_weights
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +99,42 @@ def _start_model(
     model = build_classifier(preset, num_classes=len(classes))
     load_backbone(model, start_checkpoint["state_dict"], reinit_head=config.reinit_head)
     return model
+
+
+def _training_loader(
+    recordings: pd.DataFrame,
+    targets: np.ndarray,
+    audio_cache: Mapping[str, np.ndarray],
+    classes: list[str],
+    config: StageConfig,
+    preset: ModelPreset,
+) -> DataLoader:
+    """Build the loader of random clips, weighted-sampled when the stage asks."""
+    dataset = ClipDataset(
+        recordings,
+        targets,
+        loss_weights(
+            recordings,
+            classes,
+            config.min_rating_weight,
+            config.unrated_weight,
+            config.non_target_weight,
+        ),
+        audio_cache,
+        _clip_samples(config, preset),
+    )
+    sampler = None
+    if config.weighted_sampler:
+        weights = sampling_weights(recordings, classes)
+        sampler = WeightedRandomSampler(weights.tolist(), num_samples=len(recordings))
+    return DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        num_workers=config.num_workers,
+        persistent_workers=config.num_workers > 0,
+    )
 
 
 def _split_recordings(
@@ -162,18 +203,16 @@ def train_stage(
         int((~labelled).sum()),
         len(held_out),
     )
-    loader = DataLoader(
-        ClipDataset(
-            train_rows[labelled],
-            targets[labelled],
-            audio_cache,
-            _clip_samples(config, preset),
-        ),
-        batch_size=config.batch_size,
-        shuffle=True,
-        num_workers=config.num_workers,
-        persistent_workers=config.num_workers > 0,
+    loader = _training_loader(
+        train_rows[labelled], targets[labelled], audio_cache, classes, config, preset
     )
+    unknown_secondary = count_unknown_secondary(train_rows, classes)
+    if unknown_secondary:
+        logger.info(
+            "Stage %s: dropped %d secondary labels outside its classes",
+            config.name,
+            unknown_secondary,
+        )
 
     held_out_truth = (build_targets(held_out, classes, 1.0) > 0).astype(np.float32)
     validation_sets = []
@@ -228,6 +267,7 @@ def train_stage(
         "classes": list(classes),
         "training_recordings": int(labelled.sum()),
         "held_out_recordings": len(held_out),
+        "unknown_secondary_labels": unknown_secondary,
         "reference": validation.reference,
         "monitor": validation.monitor,
         "best_epoch": best.best_epoch,
