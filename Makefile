@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
-	$(BIN)/kedro run --env demo --pipeline demo
+	$(BIN)/kedro run --env demo --pipelines demo
 
 test: setup
 	$(BIN)/python -m pytest

@@ -68,3 +68,28 @@ def test_checkpoint_save_is_atomic(tmp_path, small_preset):
     with pytest.raises(Exception):
         dataset.save({"not_serialisable": lambda: None})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_checkpoint_names_fix(tmp_path):
+    from kedro.io.core import DatasetError, Version
+
+    dataset = TorchCheckpointDataset(
+        filepath=str(tmp_path / "finetune.pt"), version=Version(None, None)
+    )
+    with pytest.raises(DatasetError, match="run the pipeline that writes it first"):
+        dataset.load()
+
+
+def test_saved_checkpoint_follows_umask(tmp_path, small_preset):
+    import os
+    import stat
+
+    model = build_classifier(small_preset, num_classes=2)
+    dataset = TorchCheckpointDataset(filepath=str(tmp_path / "stage.pt"))
+    old_umask = os.umask(0o022)
+    try:
+        dataset.save(make_checkpoint(model, ["a", "b"], stage="pretrain_ce"))
+    finally:
+        os.umask(old_umask)
+    mode = stat.S_IMODE((tmp_path / "stage.pt").stat().st_mode)
+    assert mode == 0o644

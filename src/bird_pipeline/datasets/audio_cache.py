@@ -35,7 +35,7 @@ class AudioCache(Mapping[str, np.ndarray]):
         if not path.is_file():
             raise KeyError(
                 f"recording {recording_id!r} is not in the audio cache {self._root}; "
-                f"run `kedro run --pipeline=preprocess` first"
+                f"run `kedro run --pipelines=preprocess` first"
             )
         return np.load(path, mmap_mode="r")
 

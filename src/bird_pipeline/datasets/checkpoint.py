@@ -8,7 +8,13 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import torch
-from kedro.io.core import AbstractVersionedDataset, Version, get_filepath_str
+from kedro.io.core import (
+    AbstractVersionedDataset,
+    DatasetError,
+    Version,
+    VersionNotFoundError,
+    get_filepath_str,
+)
 
 from bird_pipeline.datasets.atomic import atomic_write
 
@@ -33,7 +39,15 @@ class TorchCheckpointDataset(AbstractVersionedDataset[dict, dict]):
         )
 
     def load(self) -> dict[str, Any]:
-        path = get_filepath_str(self._get_load_path(), "file")
+        try:
+            load_path = self._get_load_path()
+        except VersionNotFoundError as exc:
+            raise DatasetError(
+                f"no checkpoint found at {self._filepath}: run the pipeline "
+                f"that writes it first (the stage before, or `kedro run "
+                f"--pipelines=train`), with the same `dataset` and `model` parameters"
+            ) from exc
+        path = get_filepath_str(load_path, "file")
         return torch.load(path, map_location="cpu", weights_only=True)
 
     def save(self, data: dict[str, Any]) -> None:

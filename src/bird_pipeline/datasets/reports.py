@@ -62,8 +62,14 @@ class CSVTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         self._optional = optional
 
     def load(self) -> pd.DataFrame:
-        if self._optional and not self._filepath.is_file():
-            return pd.DataFrame()
+        if not self._filepath.is_file():
+            if self._optional:
+                return pd.DataFrame()
+            raise FileNotFoundError(
+                f"{self._filepath} not found; for raw BirdCLEF files set "
+                f"`raw_dir` to a BirdCLEF-format folder (kedro run --params "
+                f"raw_dir=...), otherwise run the pipeline that writes this file first"
+            )
         return pd.read_csv(self._filepath, **self._load_args)
 
     def save(self, data: pd.DataFrame) -> None:

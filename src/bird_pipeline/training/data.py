@@ -51,7 +51,8 @@ def crop_or_tile(waveform: np.ndarray, clip_samples: int) -> np.ndarray:
     """
     if len(waveform) >= clip_samples:
         start = int(torch.randint(0, len(waveform) - clip_samples + 1, (1,)))
-        return np.asarray(waveform[start : start + clip_samples], dtype=np.float32)
+        # A copy: the cache is a read-only memory map, and torch needs a writable array.
+        return np.array(waveform[start : start + clip_samples], dtype=np.float32)
     repeats = -(-clip_samples // len(waveform))  # ceiling division
     return np.tile(np.asarray(waveform, dtype=np.float32), repeats)[:clip_samples]
 

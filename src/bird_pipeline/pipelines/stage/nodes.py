@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -247,11 +248,15 @@ def train_stage(
         callbacks=callbacks,
     )
     module = StageModule(model, config, classes, validation_sets)
-    trainer.fit(
-        module,
-        train_dataloaders=loader,
-        val_dataloaders=validation_loaders or None,
-    )
+    with warnings.catch_warnings():
+        # Without validation sets (reference switch, or no held-out fold) the
+        # skipped validation loop is intended, not a misconfiguration.
+        warnings.filterwarnings("ignore", message=".*no `val_dataloader`.*")
+        trainer.fit(
+            module,
+            train_dataloaders=loader,
+            val_dataloaders=validation_loaders or None,
+        )
 
     last = make_checkpoint(model.cpu(), classes, config.name, start_digest)
     best_checkpoint = last
