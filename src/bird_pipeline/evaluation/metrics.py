@@ -2,7 +2,7 @@
 
 Padded cmAP adds `padding` rows of ones to both truth and prediction before the
 macro average of per-class average precision, so classes with few or no
-positives do not dominate the score; a perfect prediction scores 1.0. The
+positives do not dominate the score. A perfect prediction scores 1.0. The
 2024 and 2025 metric is the macro ROC-AUC over the classes that have at least
 one positive window.
 """

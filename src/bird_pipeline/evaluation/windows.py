@@ -1,8 +1,8 @@
 """Validation windows: 5 s windows of held-out recordings and labelled soundscapes.
 
 Clip-level validation alone overrates soundscape performance, because training
-recordings are focal recordings with the bird close to the microphone; the
-labelled soundscapes, when a data set has them, are scored separately.
+recordings are focal recordings with the bird close to the microphone. The
+labelled soundscapes, when a data set has them, are therefore scored separately.
 """
 
 from __future__ import annotations
