@@ -5,7 +5,7 @@ Rules:
   uploaded under two labels) form one group and always land in one fold.
 - A class with fewer recordings than folds cannot appear in every validation
   fold. Its recordings get fold -1, meaning "train in every fold", so no class
-  loses its only training data; when such a recording shares a group with
+  loses its only training data. When such a recording shares a group with
   others, the whole group gets -1 so that nothing leaks into validation.
 """
 
