@@ -87,8 +87,19 @@ def test_decode_corrupt_file_raises(tmp_path):
 def test_decode_empty_file_raises(tmp_path):
     path = tmp_path / "empty.wav"
     sf.write(path, np.zeros(0, dtype=np.float32), SAMPLE_RATE)
-    with pytest.raises(AudioDecodeError, match="zero samples"):
+    with pytest.raises(AudioDecodeError, match="zero samples") as error:
         decode_file(path, SAMPLE_RATE)
+    assert error.value.reason == "empty"
+
+
+def test_decode_nan_samples_raises(tmp_path):
+    path = tmp_path / "nan.wav"
+    samples = np.zeros(1000, dtype=np.float32)
+    samples[10] = np.nan
+    sf.write(path, samples, SAMPLE_RATE, subtype="FLOAT")
+    with pytest.raises(AudioDecodeError, match="NaN or infinite") as error:
+        decode_file(path, SAMPLE_RATE)
+    assert error.value.reason == "non-finite samples"
 
 
 def test_split_windows_pads_partial_last():

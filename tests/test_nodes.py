@@ -140,6 +140,10 @@ def test_decode_reports_bad_recordings(decoded):
         "bbb/4.ogg": "decode",
         "bbb/5.ogg": "metadata",
     }
+    assert bad.set_index("recording_id")["reason"].to_dict() == {
+        "bbb/4.ogg": "unreadable",
+        "bbb/5.ogg": "file not found",
+    }
     assert recordings["duration_seconds"].round(3).tolist() == [6.0, 3.0, 7.0]
     assert waveforms["aaa/2.wav"].ndim == 1
 

@@ -14,7 +14,48 @@ logger = logging.getLogger(__name__)
 
 
 class AudioDecodeError(ValueError):
-    """A recording that cannot be turned into a usable waveform."""
+    """A recording that cannot be turned into a usable waveform.
+
+    Args:
+        message: What failed, with the file or value.
+        reason: Short category for reports: `unreadable`, `empty`,
+            `non-finite samples` or `invalid sample rate`.
+    """
+
+    def __init__(self, message: str, reason: str = "unreadable") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """Read a file with soundfile.
+
+    Returns:
+        Samples `(frames,)` or `(frames, channels)` as float32, and the sample
+        rate in Hz.
+
+    Raises:
+        AudioDecodeError: soundfile cannot read the file.
+    """
+    try:
+        samples, sample_rate = sf.read(str(path), dtype="float32", always_2d=False)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise AudioDecodeError(f"cannot decode {path}: {exc}") from exc
+    return samples, sample_rate
+
+
+def check_samples(samples: np.ndarray, name: str) -> None:
+    """Raise when decoded samples are empty or not finite.
+
+    Raises:
+        AudioDecodeError: With reason `empty` or `non-finite samples`.
+    """
+    if samples.size == 0:
+        raise AudioDecodeError(f"{name} decodes to zero samples", reason="empty")
+    if not np.isfinite(samples).all():
+        raise AudioDecodeError(
+            f"{name} contains NaN or infinite samples", reason="non-finite samples"
+        )
 
 
 def to_mono_at_rate(
@@ -31,7 +72,9 @@ def to_mono_at_rate(
         Waveform `(time,)`, float32.
     """
     if source_rate <= 0:
-        raise AudioDecodeError(f"invalid sample rate {source_rate} Hz")
+        raise AudioDecodeError(
+            f"invalid sample rate {source_rate} Hz", reason="invalid sample rate"
+        )
     waveform = samples.astype(np.float32, copy=False)
     if waveform.ndim == 2:  # (frames, channels) -> (frames,)
         waveform = waveform.mean(axis=1)
@@ -57,12 +100,6 @@ def decode_file(path: str | Path, sample_rate: int) -> np.ndarray:
         AudioDecodeError: The file is unreadable, holds no samples or holds
             non-finite samples.
     """
-    try:
-        samples, source_rate = sf.read(str(path), dtype="float32", always_2d=False)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioDecodeError(f"cannot decode {path}: {exc}") from exc
-    if samples.size == 0:
-        raise AudioDecodeError(f"{path} decodes to zero samples")
-    if not np.isfinite(samples).all():
-        raise AudioDecodeError(f"{path} contains NaN or infinite samples")
+    samples, source_rate = read_audio(path)
+    check_samples(samples, str(path))
     return to_mono_at_rate(samples, source_rate, sample_rate)

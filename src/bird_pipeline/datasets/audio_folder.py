@@ -12,30 +12,13 @@ import numpy as np
 import soundfile as sf
 from kedro.io import AbstractDataset
 
-from bird_pipeline.audio.decode import AudioDecodeError
+from bird_pipeline.audio.decode import read_audio
 from bird_pipeline.datasets.atomic import atomic_write
 
 logger = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = (".ogg", ".mp3", ".flac", ".wav", ".opus")
 AudioLoader = Callable[[], tuple[np.ndarray, int]]
-
-
-def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
-    """Read a file with soundfile.
-
-    Returns:
-        Samples `(frames,)` or `(frames, channels)` as float32, and the sample
-        rate in Hz.
-
-    Raises:
-        AudioDecodeError: soundfile cannot read the file.
-    """
-    try:
-        samples, sample_rate = sf.read(str(path), dtype="float32", always_2d=False)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise AudioDecodeError(f"cannot decode {path}: {exc}") from exc
-    return samples, sample_rate
 
 
 def _write_audio(path: Path, samples: np.ndarray, sample_rate: int) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from bird_pipeline.audio.decode import AudioDecodeError, to_mono_at_rate
+from bird_pipeline.audio.decode import check_samples, to_mono_at_rate
 from bird_pipeline.audio.windows import split_windows
 
 
@@ -29,9 +29,6 @@ def decode_soundscape_windows(
         AudioDecodeError: The file holds no samples or non-finite samples.
     """
     samples, source_rate = loader()
-    if samples.size == 0:
-        raise AudioDecodeError("soundscape decodes to zero samples")
-    if not np.isfinite(samples).all():
-        raise AudioDecodeError("soundscape contains NaN or infinite samples")
+    check_samples(samples, "the soundscape")
     waveform = to_mono_at_rate(samples, source_rate, sample_rate)
     return split_windows(waveform, round(window_seconds * sample_rate))

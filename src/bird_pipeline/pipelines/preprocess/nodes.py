@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 import numpy as np
 import pandas as pd
 
-from bird_pipeline.audio.decode import AudioDecodeError, to_mono_at_rate
+from bird_pipeline.audio.decode import AudioDecodeError, check_samples, to_mono_at_rate
 from bird_pipeline.evaluation.folds import assign_folds, fold_sizes
 from bird_pipeline.metadata import (
     pretrain_classes_from,
@@ -19,7 +19,7 @@ from bird_pipeline.metadata import (
 
 logger = logging.getLogger(__name__)
 
-BAD_RECORDING_COLUMNS = ["recording_id", "reason", "stage"]
+BAD_RECORDING_COLUMNS = ["recording_id", "reason", "detail", "stage"]
 
 
 def validate_metadata_node(train_metadata: pd.DataFrame) -> pd.DataFrame:
@@ -33,10 +33,7 @@ def _decode_one(
     loader: Callable[[], tuple[np.ndarray, int]], sample_rate: int
 ) -> np.ndarray:
     samples, source_rate = loader()
-    if samples.size == 0:
-        raise AudioDecodeError("decodes to zero samples")
-    if not np.isfinite(samples).all():
-        raise AudioDecodeError("contains NaN or infinite samples")
+    check_samples(samples, "the recording")
     return to_mono_at_rate(samples, source_rate, sample_rate)
 
 
@@ -72,6 +69,7 @@ def decode_recordings(
                 {
                     "recording_id": recording_id,
                     "reason": "file not found",
+                    "detail": f"train_audio/{recording_id} does not exist",
                     "stage": "metadata",
                 }
             )
@@ -80,7 +78,12 @@ def decode_recordings(
             waveform = _decode_one(loader, sample_rate)
         except AudioDecodeError as exc:
             bad_rows.append(
-                {"recording_id": recording_id, "reason": str(exc), "stage": "decode"}
+                {
+                    "recording_id": recording_id,
+                    "reason": exc.reason,
+                    "detail": str(exc),
+                    "stage": "decode",
+                }
             )
             continue
         waveforms[recording_id] = waveform
