@@ -366,3 +366,16 @@ def test_benchmark_report_projection(model_ir, soundscapes):
 def test_benchmark_without_soundscapes_raises(model_ir):
     with pytest.raises(ValueError, match="no test soundscapes"):
         benchmark_openvino(model_ir, {}, {**PREDICT_PARAMS, "threads": 1})
+
+
+def test_predict_non_finite_names_window(model_ir, soundscapes, monkeypatch):
+    import bird_pipeline.pipelines.predict.nodes as predict_nodes
+
+    def nan_logits(compiled, windows, batch_size):
+        logits = np.zeros((len(windows), 2), dtype=np.float32)
+        logits[-1, 1] = np.nan
+        return logits
+
+    monkeypatch.setattr(predict_nodes, "infer_logits", nan_logits)
+    with pytest.raises(FloatingPointError, match="window 'site_a_15', class 'bbb'"):
+        predict_soundscapes(model_ir, soundscapes, ["aaa", "bbb"], PREDICT_PARAMS)

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from bird_pipeline.evaluation import check_finite_probs
 from bird_pipeline.inference import (
     compile_openvino,
     decode_soundscape_windows,
@@ -18,17 +18,6 @@ from bird_pipeline.inference import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-def _check_finite(probs: np.ndarray, soundscape_id: str, window_seconds: float) -> None:
-    bad = np.argwhere(~np.isfinite(probs))
-    if len(bad):
-        window, column = bad[0]
-        raise FloatingPointError(
-            f"non-finite probability for soundscape {soundscape_id!r}, window ending "
-            f"at {(window + 1) * window_seconds:g} s, class index {column} "
-            f"({len(bad)} values in all); check the audio file and the exported model"
-        )
 
 
 def predict_soundscapes(
@@ -68,10 +57,11 @@ def predict_soundscapes(
             loader, params["sample_rate"], window_seconds
         )
         probs = sigmoid(infer_logits(compiled, windows, int(params["batch_size"])))
-        _check_finite(probs, soundscape_id, window_seconds)
         ends = [round((index + 1) * window_seconds) for index in range(len(windows))]
+        row_ids = [f"{soundscape_id}_{end}" for end in ends]
+        check_finite_probs(probs, row_ids, train_classes)
         table = pd.DataFrame(probs, columns=train_classes)
-        table.insert(0, "row_id", [f"{soundscape_id}_{end}" for end in ends])
+        table.insert(0, "row_id", row_ids)
         tables.append(table)
         logger.info("Predicted %d windows of %s", len(windows), soundscape_id)
     if not tables:
