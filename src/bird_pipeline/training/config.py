@@ -30,6 +30,11 @@ class StageConfig:
     reinit_head: bool  # drop the previous head (its class count may differ)
     freeze_backbone: bool  # train the head only, backbone and its BatchNorm frozen
     frame_loss_weight: float  # SED: weight of the loss on max-over-frames logits
+    augment: (
+        dict[str, Any] | None
+    )  # waveform augmentations (AugmentConfig fields); null: none
+    mixup_prob: float  # share of clips summed with partner clips of the batch
+    mixup_max_clips: int  # 2 or 3 clips in one mix
     num_workers: int  # DataLoader worker processes
     limit_train_batches: float  # fraction (<= 1.0) or count (> 1) of batches per epoch
     accelerator: str  # "auto", "cpu" or "gpu"

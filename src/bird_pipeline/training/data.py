@@ -9,6 +9,8 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from bird_pipeline.audio.augment import AugmentConfig, augment_waveform
+
 
 def build_targets(
     recordings: pd.DataFrame, classes: list[str], secondary_target: float
@@ -66,6 +68,7 @@ class ClipDataset(Dataset):
         loss_weights: `(recordings,)` weight of each recording in the loss.
         audio_cache: Waveforms keyed by recording id.
         clip_samples: Crop length in samples.
+        augment: Waveform augmentations, or None for plain crops.
     """
 
     def __init__(
@@ -75,12 +78,14 @@ class ClipDataset(Dataset):
         loss_weights: np.ndarray,
         audio_cache: Mapping[str, np.ndarray],
         clip_samples: int,
+        augment: AugmentConfig | None = None,
     ) -> None:
         self.recording_ids = list(recordings["recording_id"])
         self.targets = torch.from_numpy(targets)
         self.loss_weights = torch.from_numpy(np.asarray(loss_weights, dtype=np.float32))
         self.audio_cache = audio_cache
         self.clip_samples = clip_samples
+        self.augment = augment
 
     def __len__(self) -> int:
         return len(self.recording_ids)
@@ -90,4 +95,8 @@ class ClipDataset(Dataset):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         waveform = self.audio_cache[self.recording_ids[index]]
         clip = crop_or_tile(waveform, self.clip_samples)
+        if self.augment is not None:
+            # Seeded from torch's generator, which differs per worker and epoch.
+            rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,))))
+            clip = augment_waveform(clip, self.augment, rng)
         return torch.from_numpy(clip), self.targets[index], self.loss_weights[index]

@@ -11,6 +11,7 @@ import torch
 from bird_pipeline.models.classifier import BirdClassifier
 from bird_pipeline.training.config import StageConfig
 from bird_pipeline.training.losses import LOSS_FUNCTIONS
+from bird_pipeline.training.mixing import mix_batch
 from bird_pipeline.training.validation import ValidationSet, score_windows
 
 
@@ -70,6 +71,10 @@ class StageModule(L.LightningModule):
         self, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor], batch_idx: int
     ) -> torch.Tensor:
         waveform, targets, weights = batch
+        if self.config.mixup_prob > 0:
+            waveform, targets = mix_batch(
+                waveform, targets, self.config.mixup_prob, self.config.mixup_max_clips
+            )
         loss = self.compute_loss(self.model.forward_outputs(waveform), targets, weights)
         if not torch.isfinite(loss):
             raise FloatingPointError(

@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
+from bird_pipeline.audio.augment import AugmentConfig
 from bird_pipeline.evaluation.folds import TRAIN_ONLY
 from bird_pipeline.evaluation.plots import plot_class_ap, plot_curves
 from bird_pipeline.models import build_classifier, resolve_preset
@@ -123,6 +124,7 @@ def _training_loader(
         ),
         audio_cache,
         _clip_samples(config, preset),
+        AugmentConfig.from_params(config.augment) if config.augment else None,
     )
     sampler = None
     if config.weighted_sampler:
