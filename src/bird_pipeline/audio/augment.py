@@ -1,7 +1,7 @@
 """Waveform augmentations for training clips, each applied with its own probability.
 
 Each function takes a mono clip `(time,)` float32 and a `numpy.random.Generator`
-and returns a new clip of the same length; none of them changes the labels.
+and returns a new clip of the same length. None of them changes the labels.
 Noise levels are set by signal-to-noise ratio in dB against the clip's RMS, so
 quiet and loud recordings get the same relative corruption.
 """

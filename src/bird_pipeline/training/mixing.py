@@ -13,7 +13,7 @@ def mix_batch(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Add partner clips from the same batch to a random subset of clips.
 
-    With probability `prob` a clip gets one partner; when `max_clips` is 3, a
+    With probability `prob` a clip gets one partner. When `max_clips` is 3, a
     mixed clip gets a second partner with probability 0.5 (which may repeat the
     first). A batch of one clip is returned unchanged. Targets combine by
     union (element-wise max), so they stay in [0, 1]. Draws use torch's global
