@@ -1,7 +1,7 @@
 """Export a classifier to ONNX with `torch.onnx.export(dynamo=True)`.
 
 The legacy TorchScript exporter fails on the complex STFT inside the mel front
-end (torch 2.11); the dynamo exporter writes it as an ONNX `STFT` node.
+end (torch 2.11). The dynamo exporter writes it as an ONNX `STFT` node.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def export_onnx_model(
     model.eval()
     batch = torch.export.Dim("batch", min=1, max=max_batch)
     with torch.inference_mode():
-        model(example_windows)  # one eager pass, so export sees initialised buffers
+        model(example_windows)  # fails fast, before tracing
     program = torch.onnx.export(
         model,
         (example_windows,),

@@ -26,7 +26,7 @@ def decode_soundscape_windows(
         `(windows, window_samples)` float32; a partial last window is zero-padded.
 
     Raises:
-        AudioDecodeError: The file holds no samples or non-finite samples.
+        AudioDecodeError: The file contains no samples or non-finite samples.
     """
     samples, source_rate = loader()
     check_samples(samples, "the soundscape")

@@ -111,7 +111,7 @@ def _training_loader(
     config: StageConfig,
     preset: ModelPreset,
 ) -> DataLoader:
-    """Build the loader of random clips, weighted-sampled when the stage asks."""
+    """Build the loader of random clips; `weighted_sampler` turns on class weighting."""
     dataset = ClipDataset(
         recordings,
         targets,
