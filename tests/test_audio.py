@@ -20,17 +20,18 @@ from bird_pipeline.audio import (
 SAMPLE_RATE = 32000
 
 
+MEL_SETTINGS = dict(
+    sample_rate=SAMPLE_RATE,
+    n_fft=2048,
+    hop_length=627,
+    n_mels=128,
+    f_min=0.0,
+    f_max=16000.0,
+)
+
+
 def make_frontend(**overrides) -> MelFrontend:
-    settings = dict(
-        sample_rate=SAMPLE_RATE,
-        n_fft=2048,
-        hop_length=627,
-        n_mels=128,
-        f_min=0.0,
-        f_max=16000.0,
-        top_db=80.0,
-        use_deltas=False,
-    )
+    settings = dict(MEL_SETTINGS, top_db=80.0, use_deltas=False)
     settings.update(overrides)
     return MelFrontend(**settings)
 
@@ -152,15 +153,7 @@ def test_frontend_batch_consistency(noise_waveforms):
 def test_frontend_matches_torchaudio(noise_waveforms):
     frontend = make_frontend()
     waveform = torch.from_numpy(noise_waveforms[:1])
-    mel = torchaudio.transforms.MelSpectrogram(
-        sample_rate=SAMPLE_RATE,
-        n_fft=2048,
-        hop_length=627,
-        n_mels=128,
-        f_min=0.0,
-        f_max=16000.0,
-        power=2.0,
-    )(waveform)
+    mel = torchaudio.transforms.MelSpectrogram(**MEL_SETTINGS, power=2.0)(waveform)
     mel_db = torchaudio.transforms.AmplitudeToDB("power", top_db=80.0)(mel)
     expected = (mel_db - mel_db.max() + 80.0) / 80.0
     # float32 log10 of powers summed in a different order: 1e-4 of the [0, 1] range.

@@ -97,7 +97,7 @@ def decode_file(path: str | Path, sample_rate: int) -> np.ndarray:
         Mono waveform `(time,)`, float32, at `sample_rate`.
 
     Raises:
-        AudioDecodeError: The file is unreadable, holds no samples or holds
+        AudioDecodeError: The file is unreadable, contains no samples or contains
             non-finite samples.
     """
     samples, source_rate = read_audio(path)

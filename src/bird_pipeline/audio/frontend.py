@@ -24,9 +24,9 @@ _DELTA_HALF_WIDTH = 2
 def _deltas(specgram: torch.Tensor) -> torch.Tensor:
     """Return delta coefficients of `(batch, n_mels, frames)` along frames.
 
-    Matches `torchaudio.functional.compute_deltas(specgram, win_length=5)`, which
-    passes `groups=batch * n_mels` to its convolution; that group count depends
-    on the batch size, and the ONNX exporter cannot write it as a constant.
+    Matches `torchaudio.functional.compute_deltas(specgram, win_length=5)`. That
+    function passes `groups=batch * n_mels` to its convolution, a count that
+    depends on the batch size, so the ONNX exporter cannot write it as a constant.
     """
     batch, n_mels, frames = specgram.shape
     n = _DELTA_HALF_WIDTH

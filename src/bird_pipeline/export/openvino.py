@@ -4,7 +4,7 @@ NOTE: OpenVINO 2026.4's ONNX reader rejects the `STFT` node when the batch axis
 is dynamic (it needs a static signal shape), and converting the ONNX file at a
 static batch bakes that batch into later reshapes. The IR is therefore
 converted from the same eval-mode PyTorch module with `openvino.convert_model`,
-which keeps the batch axis dynamic; the parity check compares it with PyTorch.
+which keeps the batch axis dynamic. The parity check compares it with PyTorch.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ class BirdClassifier(nn.Module):
     """Mel front end, timm encoder and a CNN or SED head.
 
     A clip longer than one segment is cut into `segment_seconds` parts that pass
-    the encoder as one batch; their feature maps are joined along time before the
+    the encoder as one batch. Their feature maps are joined along time before the
     head, so the head pools over the whole clip.
 
     Args:
