@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+import yaml
 
 from bird_pipeline.datasets import AudioCacheDataset, AudioFolderDataset, read_audio
 from bird_pipeline.pipelines.benchmark.nodes import benchmark_openvino
+from bird_pipeline.pipelines.evaluate.nodes import evaluate_checkpoints
 from bird_pipeline.pipelines.export.nodes import convert_openvino, select_parity_windows
 from bird_pipeline.pipelines.predict.nodes import predict_soundscapes
 from bird_pipeline.pipelines.preprocess.nodes import (
@@ -27,6 +30,7 @@ from bird_pipeline.pipelines.stage.nodes import (
 )
 
 SAMPLE_RATE = 32000
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXPORT_PARAMS = {
     "sample_rate": SAMPLE_RATE,
     "window_seconds": 5.0,
@@ -35,31 +39,19 @@ EXPORT_PARAMS = {
     "precision_hint": "f32",
     "parity_atol": {"onnxruntime": 1e-4, "openvino": 5e-3},
 }
+BASE_TRAINING = yaml.safe_load(
+    (PROJECT_ROOT / "conf" / "base" / "parameters_training.yml").read_text()
+)["training"]
+# Every augmentation fires often on a tiny run, so the whole path is exercised.
 TRAINING = {
-    "label_smoothing": 0.0,
-    "min_lr": 1e-6,
-    "weight_decay": 1e-3,
+    **BASE_TRAINING,
     "batch_size": 2,
     "clip_seconds": 5.0,
-    "secondary_target": 0.9,
-    "weighted_sampler": True,
-    "min_rating_weight": 0.1,
-    "unrated_weight": 1.0,
-    "non_target_weight": 0.8,
-    "reinit_head": False,
-    "freeze_backbone": False,
-    "frame_loss_weight": 0.5,
     "augment": {
-        "gain_prob": 0.5,
-        "gain_db": [-6.0, 6.0],
-        "gain_transition_prob": 0.5,
-        "gaussian_noise_prob": 0.5,
-        "pink_noise_prob": 0.5,
-        "noise_snr_db": [5.0, 20.0],
-        "time_shift_prob": 0.5,
+        **BASE_TRAINING["augment"],
+        **{key: 0.5 for key in BASE_TRAINING["augment"] if key.endswith("_prob")},
     },
-    "mixup_prob": 0.5,
-    "mixup_max_clips": 3,
+    "spec_mixup_prob": 0.5,
     "num_workers": 0,
     "limit_train_batches": 1,
     "accelerator": "cpu",
@@ -78,6 +70,9 @@ VALIDATION = {
     "monitor": "val_cmap",
     "next_checkpoint": "best",
 }
+NOISE_BANK = {
+    "rain": np.random.default_rng(0).standard_normal(SAMPLE_RATE * 7).astype(np.float32)
+}
 NO_SOUNDSCAPES = pd.DataFrame(
     columns=["row_id", "soundscape_id", "start_second", "birds"]
 )
@@ -93,6 +88,7 @@ def run_stage(initial, cache, classes, stage, validation=VALIDATION, folds=None)
         recordings,
         folds,
         audio_cache,
+        NOISE_BANK,
         {},
         NO_SOUNDSCAPES,
         classes,
@@ -276,6 +272,35 @@ def test_train_stage_validates_held_out_fold(cache, initial):
     curves, class_ap = plot_stage_report(report)
     assert curves.axes[1].get_lines()
     assert len(class_ap.axes[0].patches) == 2
+
+
+def test_evaluate_matches_stage_validation(cache, initial):
+    _, recordings = cache
+    folds = pd.DataFrame(
+        {"recording_id": recordings["recording_id"], "fold": [0, 1, 1]}
+    )
+    validation = {**VALIDATION, "reference": False}
+    stage = {"name": "train_bce", "loss": "bce", "epochs": 1, "lr": 1e-3, "seed": 1}
+    last, report = run_stage(initial, cache, ["aaa", "bbb"], stage, validation, folds)
+    audio_cache, _ = cache
+    evaluation = evaluate_checkpoints(
+        last, last, recordings, folds, audio_cache, {}, NO_SOUNDSCAPES, validation
+    )
+    assert evaluation["held_out_in_training"] is False
+    assert evaluation["train_bce"]["val_cmap"] == pytest.approx(
+        report["epochs"][-1]["val_cmap"], abs=1e-6
+    )
+    reference = evaluate_checkpoints(
+        last,
+        last,
+        recordings,
+        folds,
+        audio_cache,
+        {},
+        NO_SOUNDSCAPES,
+        {**validation, "reference": True},
+    )
+    assert reference["held_out_in_training"] is True
 
 
 def test_select_checkpoint_follows_switch():
