@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+import torch
 import yaml
 
 from bird_pipeline.datasets import AudioCacheDataset, AudioFolderDataset, read_audio
@@ -22,12 +24,15 @@ from bird_pipeline.pipelines.preprocess.nodes import (
     decode_recordings,
     validate_metadata_node,
 )
+from bird_pipeline.pipelines.stage import nodes as stage_nodes
 from bird_pipeline.pipelines.stage.nodes import (
     initialize_model,
     plot_stage_report,
     select_checkpoint,
     train_stage,
 )
+from bird_pipeline.training.module import StageModule
+from bird_pipeline.training.resume import resume_path
 
 SAMPLE_RATE = 32000
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +59,7 @@ TRAINING = {
     "spec_mixup_prob": 0.5,
     "num_workers": 0,
     "limit_train_batches": 1,
+    "resume_dir": None,
     "accelerator": "cpu",
     "precision": "32-true",
 }
@@ -78,7 +84,15 @@ NO_SOUNDSCAPES = pd.DataFrame(
 )
 
 
-def run_stage(initial, cache, classes, stage, validation=VALIDATION, folds=None):
+def run_stage(
+    initial,
+    cache,
+    classes,
+    stage,
+    validation=VALIDATION,
+    folds=None,
+    training=TRAINING,
+):
     """Run `train_stage` on the small cache; return the last checkpoint and report."""
     audio_cache, recordings = cache
     if folds is None:
@@ -92,7 +106,7 @@ def run_stage(initial, cache, classes, stage, validation=VALIDATION, folds=None)
         {},
         NO_SOUNDSCAPES,
         classes,
-        TRAINING,
+        training,
         validation,
         stage,
     )
@@ -301,6 +315,82 @@ def test_evaluate_matches_stage_validation(cache, initial):
         {**validation, "reference": True},
     )
     assert reference["held_out_in_training"] is True
+
+
+class CrashingModule(StageModule):
+    """Fails like a killed process in the second batch of the second epoch."""
+
+    def training_step(self, batch, batch_idx):
+        if self.current_epoch == 1 and batch_idx == 1:
+            raise RuntimeError("simulated crash")
+        return super().training_step(batch, batch_idx)
+
+
+def test_interrupted_stage_resumes_to_same_weights(
+    cache, initial, tmp_path, monkeypatch, caplog
+):
+    _, recordings = cache
+    folds = pd.DataFrame(
+        {"recording_id": recordings["recording_id"], "fold": [0, 1, 1]}
+    )
+    validation = {**VALIDATION, "reference": False}
+    stage = {"name": "train_bce", "loss": "bce", "epochs": 3, "lr": 1e-3, "seed": 1}
+    # One clip per batch and every batch, so the crash lands mid-epoch.
+    training = {**TRAINING, "batch_size": 1, "limit_train_batches": 1.0}
+    assert len(recordings) - 1 > training["batch_size"]
+
+    uninterrupted, report = run_stage(
+        initial,
+        cache,
+        ["aaa", "bbb"],
+        stage,
+        validation,
+        folds,
+        {**training, "resume_dir": str(tmp_path / "uninterrupted")},
+    )
+    resume_dir = tmp_path / "interrupted"
+    with monkeypatch.context() as patch:
+        patch.setattr(stage_nodes, "StageModule", CrashingModule)
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            run_stage(
+                initial,
+                cache,
+                ["aaa", "bbb"],
+                stage,
+                validation,
+                folds,
+                {**training, "resume_dir": str(resume_dir)},
+            )
+    assert len(list(resume_dir.glob("train_bce-*.ckpt"))) == 1
+
+    with caplog.at_level(logging.INFO, logger="bird_pipeline.training.resume"):
+        resumed, resumed_report = run_stage(
+            initial,
+            cache,
+            ["aaa", "bbb"],
+            stage,
+            validation,
+            folds,
+            {**training, "resume_dir": str(resume_dir)},
+        )
+    # A fresh start would give the same weights too: check that it resumed.
+    assert "after epoch 0" in caplog.text
+    assert list(resume_dir.glob("train_bce-*.ckpt")) == []
+    assert [row["epoch"] for row in resumed_report["epochs"]] == [0, 1, 2]
+    assert resumed_report["best_epoch"] == report["best_epoch"]
+    for key, tensor in uninterrupted["state_dict"].items():
+        torch.testing.assert_close(resumed["state_dict"][key], tensor, msg=key)
+
+
+def test_resume_file_of_other_settings_removed(tmp_path):
+    stale = tmp_path / "train_bce-0000000000000000.ckpt"
+    partial = tmp_path / ".train_bce-1111111111111111.ckpt.abc.tmp"
+    stale.write_bytes(b"old")
+    partial.write_bytes(b"half")
+    path = resume_path(str(tmp_path), "train_bce", "2222222222222222")
+    assert path.name == "train_bce-2222222222222222.ckpt"
+    assert not stale.exists()
+    assert not partial.exists()
 
 
 def test_select_checkpoint_follows_switch():

@@ -46,6 +46,8 @@ class StageConfig:
     )  # mel masking and frequency ramp (SpecAugmentConfig fields); null: none
     num_workers: int  # DataLoader worker processes
     limit_train_batches: float  # fraction (<= 1.0) or count (> 1) of batches per epoch
+    # Folder of the per-epoch resume files of interrupted stages; null: no resume.
+    resume_dir: str | None
     accelerator: str  # "auto", "cpu" or "gpu"
     precision: str  # Lightning precision, e.g. "32-true" or "16-mixed"
 

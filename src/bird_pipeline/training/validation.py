@@ -177,6 +177,18 @@ class BestWeights(Callback):
             }
         )
 
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best_score": self.best_score,
+            "best_epoch": self.best_epoch,
+            "best_state": self.best_state,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best_score = state_dict["best_score"]
+        self.best_epoch = state_dict["best_epoch"]
+        self.best_state = state_dict["best_state"]
+
 
 def window_probs(model: torch.nn.Module, waveform: torch.Tensor) -> torch.Tensor:
     """Return sigmoid probabilities `(windows, classes)` for a batch of windows.

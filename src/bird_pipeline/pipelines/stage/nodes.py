@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from collections.abc import Mapping
@@ -32,6 +33,11 @@ from bird_pipeline.training.data import (
     count_unknown_secondary,
 )
 from bird_pipeline.training.module import StageModule
+from bird_pipeline.training.resume import (
+    ResumeCheckpoint,
+    resume_path,
+    run_fingerprint,
+)
 from bird_pipeline.training.validation import (
     BestWeights,
     ValidationConfig,
@@ -266,6 +272,19 @@ def train_stage(
     history = EpochHistory()
     best = BestWeights(validation.monitor)
     callbacks = [history, best] + ([FreezeBackbone()] if config.freeze_backbone else [])
+    resume_file = None
+    if config.resume_dir:
+        fingerprint = run_fingerprint(
+            {
+                "config": dataclasses.asdict(config),
+                "validation": validation_params,
+                "start": start_digest,
+                "classes": list(classes),
+                "recordings": list(train_rows["recording_id"]),
+            }
+        )
+        resume_file = resume_path(config.resume_dir, config.name, fingerprint)
+        callbacks.append(ResumeCheckpoint(resume_file))
     trainer = L.Trainer(
         max_epochs=config.epochs,
         accelerator=config.accelerator,
@@ -287,7 +306,10 @@ def train_stage(
             module,
             train_dataloaders=loader,
             val_dataloaders=validation_loaders or None,
+            ckpt_path=resume_file if resume_file and resume_file.exists() else None,
         )
+    if resume_file is not None:
+        resume_file.unlink(missing_ok=True)
 
     last = make_checkpoint(model.cpu(), classes, config.name, start_digest)
     best_checkpoint = last
