@@ -267,3 +267,19 @@ def test_pseudo_labels_change_only_long_recordings(project):
         recording_id, targets[index], window * clip_samples, clip_samples
     )
     assert kept[classes.index(code)] == 1.0
+
+
+@pytest.mark.slow
+def test_mlflow_run_has_every_stage(project):
+    import mlflow
+
+    root, _ = project
+    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
+    try:
+        runs = mlflow.search_runs(experiment_names=["bird_pipeline"])
+    finally:
+        mlflow.set_tracking_uri(None)
+    assert set(runs["tags.mlflow.runName"]) >= set(STAGE_NAMES)
+    for stage in STAGE_NAMES:
+        assert runs[f"metrics.{stage}.train_loss_epoch"].notna().any(), stage
+    assert runs["params.training.batch_size"].notna().all()

@@ -63,7 +63,11 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 def run_variant(
     project: Path, name: str, base_params: dict[str, Any]
 ) -> dict[str, Any]:
-    """Run preprocess, the five stages and evaluate for one variant."""
+    """Run preprocess, the five stages and evaluate for one variant.
+
+    Nodes whose outputs exist are skipped, so an interrupted comparison
+    continues where it stopped (and an interrupted stage resumes).
+    """
     params = merge(base_params, VARIANTS[name])
     params["dataset"] = f"{base_params['dataset']}_{name}"
     started = time.perf_counter()
@@ -71,7 +75,7 @@ def run_variant(
         with KedroSession.create(
             project_path=project, runtime_params=params
         ) as session:
-            session.run(pipeline_name=pipeline_name)
+            session.run(pipeline_name=pipeline_name, only_missing_outputs=True)
     with KedroSession.create(project_path=project, runtime_params=params) as session:
         report = session.load_context().catalog.load("evaluation_report")
     report["variant"] = name
@@ -89,7 +93,7 @@ def markdown_table(reports: list[dict[str, Any]]) -> str:
         for stage in ("train_bce", "finetune"):
             scores = report[stage]
             cells = [
-                f"{scores[metric]:.3f}" if metric in scores else "n/a"
+                "n/a" if scores.get(metric) is None else f"{scores[metric]:.3f}"
                 for metric in METRICS
             ]
             lines.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,7 +37,8 @@ def score_checkpoint(
 
     Returns:
         `val_cmap`, `val_roc_auc`, `soundscape_cmap` and `soundscape_roc_auc`
-        for the sets the data has (ROC-AUC is NaN when no class is scorable).
+        for the sets the data has. ROC-AUC is None when no class has both
+        positive and negative windows (JSON has no NaN).
     """
     model = model_from_checkpoint(checkpoint)
     preset = model.preset
@@ -63,7 +65,12 @@ def score_checkpoint(
             validation_set.name, validation_set.windows, probs, classes
         )
         result.pop(f"{validation_set.name}_class_ap")
-        scores.update({name: float(value) for name, value in result.items()})
+        scores.update(
+            {
+                name: None if math.isnan(value) else float(value)
+                for name, value in result.items()
+            }
+        )
     return scores
 
 
