@@ -72,7 +72,8 @@ def apply_taxonomy(
     if rule == "reject":
         raise MetadataError(
             f"train metadata uses codes that taxonomy.csv lacks: primary "
-            f"{sorted(primary_counts)[:20]}, secondary {sorted(unknown_secondary)[:20]}. "
+            f"{sorted(primary_counts)[:20]}, "
+            f"secondary {sorted(unknown_secondary)[:20]}. "
             f"Fix the metadata or the taxonomy, or set "
             f"preprocess.labels_outside_taxonomy to 'drop' or 'keep'"
         )

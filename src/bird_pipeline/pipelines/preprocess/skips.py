@@ -47,7 +47,8 @@ def log_skip_summary(bad_recordings: pd.DataFrame, listed: int) -> None:
         return
     counts = bad_recordings.groupby(["stage", "reason"]).size()
     logger.warning(
-        "Skipped %d of %d metadata rows; see bad_recordings.csv. Per stage and reason: %s",
+        "Skipped %d of %d metadata rows (listed in bad_recordings.csv); "
+        "per stage and reason: %s",
         len(bad_recordings),
         listed,
         {f"{stage}: {reason}": int(count) for (stage, reason), count in counts.items()},
