@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from bird_pipeline.pipelines import benchmark, demo_data, export, predict, preprocess
+from bird_pipeline.pipelines import (
+    benchmark,
+    demo_data,
+    export,
+    loader_benchmark,
+    predict,
+    preprocess,
+)
 from bird_pipeline.pipelines.stage import STAGES, create_stage_pipelines
 
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register `preprocess`, the five stages, `train` (all stages), `export`,
-    `benchmark`, `predict`, `demo_data`, `demo` (synthesis plus everything) and
-    `__default__` (everything but the synthesis, in order)."""
+    `benchmark`, `predict`, `demo_data`, `loader_benchmark`, `demo` (synthesis
+    plus everything) and `__default__` (everything but the synthesis, in order)."""
     stages = create_stage_pipelines()
     train = sum((stages[name] for name, _, _ in STAGES), Pipeline([]))
     pipelines: dict[str, Pipeline] = {
@@ -22,6 +29,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         "benchmark": benchmark.create_pipeline(),
         "predict": predict.create_pipeline(),
         "demo_data": demo_data.create_pipeline(),
+        "loader_benchmark": loader_benchmark.create_pipeline(),
     }
     pipelines["__default__"] = (
         pipelines["preprocess"]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import mmap
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from kedro.io import AbstractDataset
@@ -25,13 +26,16 @@ logger = logging.getLogger(__name__)
 class AudioCache(Mapping[str, np.ndarray]):
     """Read-only view of the cache; each waveform is memory-mapped on access.
 
-    Keys are recording ids (the metadata `filename`); waveforms are `(time,)`
-    float32 at the pipeline sample rate.
+    Keys are recording ids (the metadata `filename`); waveforms are read-only
+    `(time,)` float32 arrays at the pipeline sample rate. Each entry's `.npy`
+    header is parsed once and remembered, because parsing it costs more than
+    mapping the file; load the dataset again after entries are rewritten.
     """
 
     def __init__(self, root: Path, recording_ids: list[str]) -> None:
         self._root = root
         self._ids = recording_ids
+        self._layouts: dict[str, tuple[int, int]] = {}  # data offset, samples
 
     @property
     def root(self) -> Path:
@@ -71,7 +75,15 @@ class AudioCache(Mapping[str, np.ndarray]):
                 f"recording {recording_id!r} is not in the audio cache {self._root}; "
                 f"run `kedro run --pipelines=preprocess` first"
             )
-        return np.load(path, mmap_mode="r")
+        with path.open("rb") as handle:
+            layout = self._layouts.get(recording_id)
+            if layout is None:
+                layout = _read_layout(handle, path)
+                self._layouts[recording_id] = layout
+            # The mapping keeps its own descriptor, so the file can close here.
+            buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        offset, samples = layout
+        return np.frombuffer(buffer, dtype="<f4", count=samples, offset=offset)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._ids)
@@ -111,6 +123,25 @@ class AudioCacheDataset(AbstractDataset[Mapping[str, np.ndarray], AudioCache]):
 
     def _describe(self) -> dict[str, Any]:
         return {"path": str(self._path)}
+
+
+def _read_layout(handle: BinaryIO, path: Path) -> tuple[int, int]:
+    """Return the data offset and sample count of a 1-D float32 `.npy` file.
+
+    Raises:
+        ValueError: The file holds another dtype or shape.
+    """
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(handle)
+    else:
+        shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(handle)
+    if len(shape) != 1 or dtype != np.dtype("<f4"):
+        raise ValueError(
+            f"{path} holds a {dtype} array of shape {shape}, not a 1-D float32 "
+            f"waveform; delete it and run `kedro run --pipelines=preprocess`"
+        )
+    return handle.tell(), shape[0]
 
 
 def save_npy_blocks(path: Path, blocks: Iterable[np.ndarray]) -> int:
