@@ -20,6 +20,10 @@ from bird_pipeline.datasets import (
     CSVTableDataset,
 )
 from bird_pipeline.datasets.audio_cache import write_entry
+from bird_pipeline.pipelines.loader_benchmark.nodes import (
+    DecodeOnTheFlyDataset,
+    benchmark_loaders,
+)
 from bird_pipeline.pipelines.preprocess import create_pipeline
 from bird_pipeline.pipelines.preprocess import nodes as preprocess_nodes
 from bird_pipeline.pipelines.preprocess.nodes import (
@@ -366,3 +370,39 @@ def test_pipeline_saves_report_before_failing(raw_folder, tmp_path):
         SequentialRunner().run(pipeline, catalog)
     written = pd.read_csv(report, keep_default_na=False)
     assert set(written["recording_id"]) == set(EXPECTED_SKIPS)
+
+
+def test_loader_benchmark_report(preprocessed, raw_folder):
+    root, _ = raw_folder
+    cache, decoded, _ = preprocessed
+    train_audio = AudioFolderDataset(str(root / "raw/train_audio")).load()
+    params = {
+        "sample_rate": SAMPLE_RATE,
+        "clip_seconds": 5.0,
+        "items": 8,
+        "warmup_items": 2,
+        "batch_size": 4,
+        "num_workers": 0,
+        "max_recordings": 3,
+        "seed": 0,
+    }
+    report = benchmark_loaders(decoded, cache, train_audio, params)
+    assert report["cache"]["items"] == 8
+    assert report["decode_on_the_fly"]["items"] == 8
+    assert report["recordings"] == 3
+    assert report["speedup"] > 0
+    assert report["torch_threads"] == 1
+    with pytest.raises(ValueError, match="no decoded recordings"):
+        benchmark_loaders(decoded.head(0), cache, train_audio, params)
+
+
+def test_on_the_fly_clips_match_cache(preprocessed, raw_folder):
+    """Both benchmark loaders yield the same audio for a recording."""
+    root, _ = raw_folder
+    cache, _, _ = preprocessed
+    files = AudioFolderDataset(str(root / "raw/train_audio")).load()
+    dataset = DecodeOnTheFlyDataset(
+        [files["aaa/stereo.wav"]], SAMPLE_RATE, 3 * SAMPLE_RATE
+    )
+    clip = dataset[0].numpy()
+    np.testing.assert_allclose(clip, cache["aaa/stereo.wav"], atol=1e-6)
