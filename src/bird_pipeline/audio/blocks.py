@@ -34,7 +34,7 @@ class PolyphaseResampler:
     no later input can change; `flush` returns the rest. Together they return
     the same samples as one `resample_poly` call on the whole signal, because
     each step runs `resample_poly` on a slice that starts at a multiple of
-    `down` and holds every input sample the emitted outputs depend on.
+    `down` and contains every input sample the emitted outputs depend on.
 
     Args:
         source_rate: Input sample rate in Hz.
@@ -105,7 +105,7 @@ class PolyphaseResampler:
 
 @dataclass(frozen=True)
 class DecodeSummary:
-    """What one block-wise decode found.
+    """Counts and facts from one block-wise decode.
 
     Attributes:
         source_rate: Sample rate of the file in Hz.
@@ -130,7 +130,7 @@ class DecodeSummary:
 class BlockDecoder:
     """Decode one file into mono blocks at `sample_rate`.
 
-    Iterate `blocks()` once; after it ends, `summary` holds the counts. The
+    Iterate `blocks()` once; after it ends, `summary` contains the counts. The
     iteration raises `AudioDecodeError` for a file that soundfile cannot open
     or read (`unreadable`), that has 0 bytes or decodes to zero frames
     (`empty`), that holds

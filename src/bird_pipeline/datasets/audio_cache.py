@@ -53,7 +53,7 @@ class AudioCache(Mapping[str, np.ndarray]):
     def load_info(self, recording_id: str) -> dict[str, Any] | None:
         """Return the info of a complete entry, or None when it must be decoded.
 
-        An entry is complete when its info file parses and its `.npy` file holds
+        An entry is complete when its info file parses and its `.npy` file contains
         exactly the `samples` that the info file records.
         """
         try:
@@ -129,7 +129,7 @@ def _read_layout(handle: BinaryIO, path: Path) -> tuple[int, int]:
     """Return the data offset and sample count of a 1-D float32 `.npy` file.
 
     Raises:
-        ValueError: The file holds another dtype or shape.
+        ValueError: The file contains another dtype or shape.
     """
     version = np.lib.format.read_magic(handle)
     if version == (1, 0):
@@ -138,7 +138,7 @@ def _read_layout(handle: BinaryIO, path: Path) -> tuple[int, int]:
         shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(handle)
     if len(shape) != 1 or dtype != np.dtype("<f4"):
         raise ValueError(
-            f"{path} holds a {dtype} array of shape {shape}, not a 1-D float32 "
+            f"{path} contains a {dtype} array of shape {shape}, not a 1-D float32 "
             f"waveform; delete it and run `kedro run --pipelines=preprocess`"
         )
     return handle.tell(), shape[0]

@@ -125,7 +125,7 @@ def split_duplicate_rows(recordings: pd.DataFrame) -> tuple[pd.DataFrame, pd.Dat
 
     Returns:
         `(unique, duplicates)`; `duplicates` has `recording_id`, `reason`
-        (`duplicate row`) and `detail`, which says whether the labels differ
+        (`duplicate row`) and `detail`, which states whether the labels differ
         from the kept row.
     """
     repeated = recordings.duplicated(subset=["recording_id"], keep="first")
