@@ -138,6 +138,63 @@ def decode_recordings(
             audio_cache.root,
         )
     files = index_by_normalised_name(train_audio)
+    infos, tasks = _plan_decoding(recordings, files, audio_cache, params)
+    workers = resolve_workers(params.get("workers"))
+    logger.info(
+        "Audio cache %s: %d entries reused, %d files to decode with %d workers",
+        audio_cache.root,
+        len(infos),
+        len(tasks),
+        workers,
+    )
+    rejected = []
+    for result in run_decode_tasks(tasks, workers):
+        if result.info is None:
+            rejected.append(
+                {
+                    "recording_id": result.recording_id,
+                    "reason": result.reason,
+                    "detail": result.detail,
+                }
+            )
+        else:
+            infos[result.recording_id] = result.info
+    rejected += _rejected_by_limits(infos, params)
+    rejected_table = pd.DataFrame(
+        rejected, columns=["recording_id", "reason", "detail"]
+    )
+    paths = {recording_id: str(file.path) for recording_id, file in files.items()}
+    skips = skip_table(rejected_table, paths, "decode")
+
+    usable = recordings[
+        recordings["recording_id"].isin(infos)
+        & ~recordings["recording_id"].isin(rejected_table["recording_id"])
+    ]
+    usable = _with_decode_columns(usable, infos, sample_rate)
+    clipped = int((usable["clipped_fraction"] >= CLIPPED_FRACTION_WARNING).sum())
+    if clipped:
+        logger.warning(
+            "%d recordings have at least %.0f%% clipped samples; they are kept, "
+            "see the clipped_fraction column of recordings.csv",
+            clipped,
+            100 * CLIPPED_FRACTION_WARNING,
+        )
+    logger.info(
+        "Decoded %d recordings, %.1f s of audio",
+        len(usable),
+        usable["duration_seconds"].sum(),
+    )
+    return usable, skips
+
+
+def _plan_decoding(
+    recordings: pd.DataFrame,
+    files: Mapping[str, AudioFile],
+    audio_cache: AudioCache,
+    params: dict,
+) -> tuple[dict[str, dict[str, Any]], list[DecodeTask]]:
+    """Split recordings into reusable cache entries (their info) and decode tasks."""
+    sample_rate = int(params["sample_rate"])
     infos: dict[str, dict[str, Any]] = {}
     tasks = []
     for recording_id in recordings["recording_id"]:
@@ -155,62 +212,19 @@ def decode_recordings(
                 block_seconds=float(params["block_seconds"]),
             )
         )
-    workers = resolve_workers(params.get("workers"))
-    logger.info(
-        "Audio cache %s: %d entries reused, %d files to decode with %d workers",
-        audio_cache.root,
-        len(infos),
-        len(tasks),
-        workers,
-    )
-    failures = []
-    for result in run_decode_tasks(tasks, workers):
-        if result.info is None:
-            failures.append(result)
-        else:
-            infos[result.recording_id] = result.info
+    return infos, tasks
 
-    rejected = [
-        {
-            "recording_id": item.recording_id,
-            "reason": item.reason,
-            "detail": item.detail,
-        }
-        for item in failures
-    ]
-    rejected += _rejected_by_limits(infos, params)
-    rejected_table = pd.DataFrame(
-        rejected, columns=["recording_id", "reason", "detail"]
-    )
-    paths = {recording_id: str(file.path) for recording_id, file in files.items()}
-    skips = skip_table(rejected_table, paths, "decode")
 
-    usable = recordings[
-        recordings["recording_id"].isin(infos)
-        & ~recordings["recording_id"].isin(rejected_table["recording_id"])
-    ].copy()
-    usable["duration_seconds"] = [
-        infos[recording_id]["samples"] / sample_rate
-        for recording_id in usable["recording_id"]
-    ]
+def _with_decode_columns(
+    recordings: pd.DataFrame, infos: dict[str, dict[str, Any]], sample_rate: int
+) -> pd.DataFrame:
+    """Add `duration_seconds`, `source_rate`, `channels` and `clipped_fraction`."""
+    table = recordings.copy()
+    ids = table["recording_id"]
+    table["duration_seconds"] = [infos[key]["samples"] / sample_rate for key in ids]
     for column in ("source_rate", "channels", "clipped_fraction"):
-        usable[column] = [
-            infos[recording_id][column] for recording_id in usable["recording_id"]
-        ]
-    clipped = int((usable["clipped_fraction"] >= CLIPPED_FRACTION_WARNING).sum())
-    if clipped:
-        logger.warning(
-            "%d recordings have at least %.0f%% clipped samples; they are kept, "
-            "see the clipped_fraction column of recordings.csv",
-            clipped,
-            100 * CLIPPED_FRACTION_WARNING,
-        )
-    logger.info(
-        "Decoded %d recordings, %.1f s of audio",
-        len(usable),
-        usable["duration_seconds"].sum(),
-    )
-    return usable.reset_index(drop=True), skips
+        table[column] = [infos[key][column] for key in ids]
+    return table.reset_index(drop=True)
 
 
 def _rejected_by_limits(
