@@ -117,6 +117,16 @@ def test_truncated_flac_fails_mid_read(tmp_path):
     assert error.value.reason == "unreadable"
 
 
+def test_truncated_ogg_decodes_to_nothing(tmp_path):
+    """A cut Ogg Vorbis file opens but yields no frames, so it counts as empty."""
+    path = tmp_path / "cut.ogg"
+    sf.write(path, tone(3.0, 48000), 48000)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(AudioDecodeError, match="zero frames") as error:
+        decode_blocks(path)
+    assert error.value.reason == "empty"
+
+
 def test_truncated_mp3_reports_fewer_frames(tmp_path):
     path = tmp_path / "cut.mp3"
     sf.write(path, tone(3.0, 48000), 48000)
