@@ -25,8 +25,9 @@ def train_classes_from(
     The first source that names species wins: the species columns of
     `sample_submission.csv` (2023 to 2025), the `primary_label` column of
     `taxonomy.csv` (2025 and this project's layout), then the sorted primary
-    labels of `recordings`. The eBird taxonomy of 2021 to 2024 lists every
-    bird on earth, so its `SPECIES_CODE` column is not used here.
+    labels of `recordings`. The eBird taxonomy of 2021 to 2024 lists the bird
+    species of the whole world, not only the competition's, so its
+    `SPECIES_CODE` column is not used here.
 
     Raises:
         ValueError: No source names any species, or one names a species twice.

@@ -16,7 +16,7 @@ import pandas as pd
 logger = logging.getLogger(__name__)
 
 # Columns of `taxonomy.csv` (2025 and this project) and of the eBird taxonomy
-# file (`eBird_Taxonomy_v2021.csv`, shipped from 2021 to 2024) that hold codes.
+# file (`eBird_Taxonomy_v2021.csv`, shipped from 2021 to 2024) that contain codes.
 TAXONOMY_CODE_COLUMNS = ("primary_label", "SPECIES_CODE", "species_code")
 # A submission with one of these columns is in a long format with no species
 # columns: 2021 (`row_id, site, audio_id, seconds, birds`) and 2022 (`row_id, target`).
