@@ -23,6 +23,7 @@ from tests.conftest import PROJECT_ROOT
 PIPELINE_ORDER = [
     "preprocess",
     *[name for name, _, _ in STAGES],
+    "evaluate",
     "export",
     "benchmark",
     "predict",
@@ -174,3 +175,35 @@ def test_folds_hold_out_common_species(project):
     counts = folds["primary_label"].value_counts()
     assert set(held_out["primary_label"]) <= set(counts[counts >= 5].index)
     assert (folds.loc[folds["primary_label"].map(counts) < 5, "fold"] == -1).all()
+
+
+@pytest.mark.slow
+def test_noise_cache_and_evaluation_report(project, mini_data_dir):
+    _, catalog = project
+    noise_files = sorted((mini_data_dir / "background_noise").glob("*.ogg"))
+    noise_audio = catalog.load("noise_audio")
+    assert len(noise_audio) == len(noise_files)
+    report = catalog.load("evaluation_report")
+    assert report["held_out_in_training"] is False
+    for stage in ("train_bce", "finetune"):
+        assert 0.0 <= report[stage]["val_cmap"] <= 1.0
+        assert 0.0 <= report[stage]["soundscape_cmap"] <= 1.0
+
+
+@pytest.mark.slow
+def test_only_missing_outputs_skips_finished_stage(project):
+    root, catalog = project
+    versions = sorted((root / "data/06_models/mini/cnn_b0ns/train_bce.pt").iterdir())
+    # Short settings in case the skip fails, so the test stays fast either way.
+    runtime_params = {
+        "dataset": "mini",
+        "model": "cnn_b0ns",
+        "training": {"limit_train_batches": 1, "num_workers": 0},
+        "train_bce": {"epochs": 1},
+    }
+    with KedroSession.create(
+        project_path=root, runtime_params=runtime_params
+    ) as session:
+        session.run(pipeline_name="train_bce", only_missing_outputs=True)
+    after = sorted((root / "data/06_models/mini/cnn_b0ns/train_bce.pt").iterdir())
+    assert after == versions

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 import yaml
 
 from bird_pipeline.models import build_classifier, resolve_preset
-from bird_pipeline.models.heads import SEDHead
+from bird_pipeline.models.heads import CNNHead, SEDHead
 from bird_pipeline.models.pooling import GeM
 from tests.conftest import PROJECT_ROOT
 
@@ -107,3 +109,55 @@ def test_pretrained_offline_hub_names_fix(presets):
     preset = resolve_preset("cnn_b0ns", presets)
     with pytest.raises(RuntimeError, match="pretrained: false"):
         build_classifier(preset, 3, pretrained=True)
+
+
+def test_forward_mel_matches_forward(small_preset):
+    model = build_classifier(small_preset, num_classes=3).eval()
+    waveform = 0.1 * torch.randn(2, 2 * small_preset.segment_samples)
+    with torch.inference_mode():
+        mel = model.compute_mel(waveform)
+        from_mel = model.forward_mel(mel)["logits"]
+        direct = model(waveform)
+    assert mel.shape[:3] == (2, 2, 1)
+    assert mel.shape[3] == small_preset.n_mels
+    torch.testing.assert_close(from_mel, direct)
+
+
+def test_multi_sample_dropout_averages_masks(small_preset):
+    preset = dataclasses.replace(small_preset, drop_rate=0.5, dropout_samples=8)
+    torch.manual_seed(0)
+    head = CNNHead(16, 3, drop_rate=0.5, dropout_samples=8)
+    features = torch.rand(4, 16, 2, 5)
+    head.train()
+    pooled = head.pool(features)
+    torch.manual_seed(1)
+    logits = head(features)["logits"]
+    torch.manual_seed(1)
+    expected = torch.stack(
+        [head.classifier(head.dropout(pooled)) for _ in range(8)]
+    ).mean(dim=0)
+    torch.testing.assert_close(logits, expected)
+    # In eval mode dropout is gone: one deterministic pass.
+    head.eval()
+    torch.testing.assert_close(head(features)["logits"], head.classifier(pooled))
+    assert build_classifier(preset, num_classes=3).head.dropout_samples == 8
+
+
+def test_cnn_presets_use_multi_sample_dropout(presets):
+    for name in PRESET_NAMES:
+        preset = resolve_preset(name, presets)
+        if preset.head == "cnn":
+            assert preset.dropout_samples > 1, name
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"head": "sed", "dropout_samples": 4}, "1 for SED heads"),
+        ({"dropout_samples": 0}, "dropout_samples must be 1 or more"),
+        ({"shift_seconds": 5.0}, "shift_seconds must be in"),
+    ],
+)
+def test_preset_rejects(small_preset, override, message):
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(small_preset, **override)

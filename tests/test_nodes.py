@@ -4,28 +4,37 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+import torch
+import yaml
 
 from bird_pipeline.datasets import AudioCacheDataset, AudioFolderDataset, read_audio
 from bird_pipeline.pipelines.benchmark.nodes import benchmark_openvino
+from bird_pipeline.pipelines.evaluate.nodes import evaluate_checkpoints
 from bird_pipeline.pipelines.export.nodes import convert_openvino, select_parity_windows
 from bird_pipeline.pipelines.predict.nodes import predict_soundscapes
 from bird_pipeline.pipelines.preprocess.nodes import (
     decode_recordings,
     validate_metadata_node,
 )
+from bird_pipeline.pipelines.stage import nodes as stage_nodes
 from bird_pipeline.pipelines.stage.nodes import (
     initialize_model,
     plot_stage_report,
     select_checkpoint,
     train_stage,
 )
+from bird_pipeline.training.module import StageModule
+from bird_pipeline.training.resume import resume_path
 
 SAMPLE_RATE = 32000
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PREPROCESS = {
     "sample_rate": SAMPLE_RATE,
     "workers": 1,
@@ -42,33 +51,22 @@ EXPORT_PARAMS = {
     "precision_hint": "f32",
     "parity_atol": {"onnxruntime": 1e-4, "openvino": 5e-3},
 }
+BASE_TRAINING = yaml.safe_load(
+    (PROJECT_ROOT / "conf" / "base" / "parameters_training.yml").read_text()
+)["training"]
+# Every augmentation fires often on a tiny run, so the whole path is exercised.
 TRAINING = {
-    "label_smoothing": 0.0,
-    "min_lr": 1e-6,
-    "weight_decay": 1e-3,
+    **BASE_TRAINING,
     "batch_size": 2,
     "clip_seconds": 5.0,
-    "secondary_target": 0.9,
-    "weighted_sampler": True,
-    "min_rating_weight": 0.1,
-    "unrated_weight": 1.0,
-    "non_target_weight": 0.8,
-    "reinit_head": False,
-    "freeze_backbone": False,
-    "frame_loss_weight": 0.5,
     "augment": {
-        "gain_prob": 0.5,
-        "gain_db": [-6.0, 6.0],
-        "gain_transition_prob": 0.5,
-        "gaussian_noise_prob": 0.5,
-        "pink_noise_prob": 0.5,
-        "noise_snr_db": [5.0, 20.0],
-        "time_shift_prob": 0.5,
+        **BASE_TRAINING["augment"],
+        **{key: 0.5 for key in BASE_TRAINING["augment"] if key.endswith("_prob")},
     },
-    "mixup_prob": 0.5,
-    "mixup_max_clips": 3,
+    "spec_mixup_prob": 0.5,
     "num_workers": 0,
     "limit_train_batches": 1,
+    "resume_dir": None,
     "accelerator": "cpu",
     "precision": "32-true",
 }
@@ -85,12 +83,23 @@ VALIDATION = {
     "monitor": "val_cmap",
     "next_checkpoint": "best",
 }
+NOISE_BANK = {
+    "rain": np.random.default_rng(0).standard_normal(SAMPLE_RATE * 7).astype(np.float32)
+}
 NO_SOUNDSCAPES = pd.DataFrame(
     columns=["row_id", "soundscape_id", "start_second", "birds"]
 )
 
 
-def run_stage(initial, cache, classes, stage, validation=VALIDATION, folds=None):
+def run_stage(
+    initial,
+    cache,
+    classes,
+    stage,
+    validation=VALIDATION,
+    folds=None,
+    training=TRAINING,
+):
     """Run `train_stage` on the small cache; return the last checkpoint and report."""
     audio_cache, recordings = cache
     if folds is None:
@@ -100,10 +109,11 @@ def run_stage(initial, cache, classes, stage, validation=VALIDATION, folds=None)
         recordings,
         folds,
         audio_cache,
+        NOISE_BANK,
         {},
         NO_SOUNDSCAPES,
         classes,
-        TRAINING,
+        training,
         validation,
         stage,
     )
@@ -247,6 +257,111 @@ def test_train_stage_validates_held_out_fold(cache, initial):
     curves, class_ap = plot_stage_report(report)
     assert curves.axes[1].get_lines()
     assert len(class_ap.axes[0].patches) == 2
+
+
+def test_evaluate_matches_stage_validation(cache, initial):
+    _, recordings = cache
+    folds = pd.DataFrame(
+        {"recording_id": recordings["recording_id"], "fold": [0, 1, 1]}
+    )
+    validation = {**VALIDATION, "reference": False}
+    stage = {"name": "train_bce", "loss": "bce", "epochs": 1, "lr": 1e-3, "seed": 1}
+    last, report = run_stage(initial, cache, ["aaa", "bbb"], stage, validation, folds)
+    audio_cache, _ = cache
+    evaluation = evaluate_checkpoints(
+        last, last, recordings, folds, audio_cache, {}, NO_SOUNDSCAPES, validation
+    )
+    assert evaluation["held_out_in_training"] is False
+    assert evaluation["train_bce"]["val_cmap"] == pytest.approx(
+        report["epochs"][-1]["val_cmap"], abs=1e-6
+    )
+    reference = evaluate_checkpoints(
+        last,
+        last,
+        recordings,
+        folds,
+        audio_cache,
+        {},
+        NO_SOUNDSCAPES,
+        {**validation, "reference": True},
+    )
+    assert reference["held_out_in_training"] is True
+
+
+class CrashingModule(StageModule):
+    """Fails like a killed process in the second batch of the second epoch."""
+
+    def training_step(self, batch, batch_idx):
+        if self.current_epoch == 1 and batch_idx == 1:
+            raise RuntimeError("simulated crash")
+        return super().training_step(batch, batch_idx)
+
+
+def test_interrupted_stage_resumes_to_same_weights(
+    cache, initial, tmp_path, monkeypatch, caplog
+):
+    _, recordings = cache
+    folds = pd.DataFrame(
+        {"recording_id": recordings["recording_id"], "fold": [0, 1, 1]}
+    )
+    validation = {**VALIDATION, "reference": False}
+    stage = {"name": "train_bce", "loss": "bce", "epochs": 3, "lr": 1e-3, "seed": 1}
+    # One clip per batch and every batch, so the crash lands mid-epoch.
+    training = {**TRAINING, "batch_size": 1, "limit_train_batches": 1.0}
+    assert len(recordings) - 1 > training["batch_size"]
+
+    uninterrupted, report = run_stage(
+        initial,
+        cache,
+        ["aaa", "bbb"],
+        stage,
+        validation,
+        folds,
+        {**training, "resume_dir": str(tmp_path / "uninterrupted")},
+    )
+    resume_dir = tmp_path / "interrupted"
+    with monkeypatch.context() as patch:
+        patch.setattr(stage_nodes, "StageModule", CrashingModule)
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            run_stage(
+                initial,
+                cache,
+                ["aaa", "bbb"],
+                stage,
+                validation,
+                folds,
+                {**training, "resume_dir": str(resume_dir)},
+            )
+    assert len(list(resume_dir.glob("train_bce-*.ckpt"))) == 1
+
+    with caplog.at_level(logging.INFO, logger="bird_pipeline.training.resume"):
+        resumed, resumed_report = run_stage(
+            initial,
+            cache,
+            ["aaa", "bbb"],
+            stage,
+            validation,
+            folds,
+            {**training, "resume_dir": str(resume_dir)},
+        )
+    # A fresh start would give the same weights too: check that it resumed.
+    assert "after epoch 0" in caplog.text
+    assert list(resume_dir.glob("train_bce-*.ckpt")) == []
+    assert [row["epoch"] for row in resumed_report["epochs"]] == [0, 1, 2]
+    assert resumed_report["best_epoch"] == report["best_epoch"]
+    for key, tensor in uninterrupted["state_dict"].items():
+        torch.testing.assert_close(resumed["state_dict"][key], tensor, msg=key)
+
+
+def test_resume_file_of_other_settings_removed(tmp_path):
+    stale = tmp_path / "train_bce-0000000000000000.ckpt"
+    partial = tmp_path / ".train_bce-1111111111111111.ckpt.abc.tmp"
+    stale.write_bytes(b"old")
+    partial.write_bytes(b"half")
+    path = resume_path(str(tmp_path), "train_bce", "2222222222222222")
+    assert path.name == "train_bce-2222222222222222.ckpt"
+    assert not stale.exists()
+    assert not partial.exists()
 
 
 def test_select_checkpoint_follows_switch():

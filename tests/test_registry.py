@@ -17,6 +17,7 @@ def test_every_pipeline_registered():
         "preprocess",
         *STAGE_ORDER,
         "train",
+        "evaluate",
         "export",
         "benchmark",
         "predict",

@@ -7,6 +7,7 @@ from kedro.pipeline import Pipeline
 from bird_pipeline.pipelines import (
     benchmark,
     demo_data,
+    evaluate,
     export,
     loader_benchmark,
     predict,
@@ -16,15 +17,17 @@ from bird_pipeline.pipelines.stage import STAGES, create_stage_pipelines
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """Register `preprocess`, the five stages, `train` (all stages), `export`,
-    `benchmark`, `predict`, `demo_data`, `loader_benchmark`, `demo` (synthesis
-    plus everything) and `__default__` (everything but the synthesis, in order)."""
+    """Register `preprocess`, the five stages, `train` (all stages), `evaluate`,
+    `export`, `benchmark`, `predict`, `demo_data`, `loader_benchmark`, `demo`
+    (synthesis plus everything) and `__default__` (everything but the
+    synthesis, in order)."""
     stages = create_stage_pipelines()
     train = sum((stages[name] for name, _, _ in STAGES), Pipeline([]))
     pipelines: dict[str, Pipeline] = {
         "preprocess": preprocess.create_pipeline(),
         **stages,
         "train": train,
+        "evaluate": evaluate.create_pipeline(),
         "export": export.create_pipeline(),
         "benchmark": benchmark.create_pipeline(),
         "predict": predict.create_pipeline(),
@@ -34,6 +37,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["__default__"] = (
         pipelines["preprocess"]
         + train
+        + pipelines["evaluate"]
         + pipelines["export"]
         + pipelines["benchmark"]
         + pipelines["predict"]

@@ -67,3 +67,15 @@ def fold_sizes(folds: pd.Series) -> dict[int, int]:
     """Return the number of recordings per fold, train-only included as -1."""
     values, counts = np.unique(folds.to_numpy(), return_counts=True)
     return {int(value): int(count) for value, count in zip(values, counts, strict=True)}
+
+
+def split_by_fold(
+    recordings: pd.DataFrame, folds: pd.DataFrame, fold: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (training, held-out) recordings for one validation fold.
+
+    Recordings missing from `folds` count as train-only.
+    """
+    assigned = recordings["recording_id"].map(folds.set_index("recording_id")["fold"])
+    assigned = assigned.fillna(TRAIN_ONLY).astype(int)
+    return recordings[assigned != fold], recordings[assigned == fold]

@@ -16,6 +16,8 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from bird_pipeline.audio.windows import read_window, shift_offsets
+
 
 @dataclass(frozen=True)
 class WindowSet:
@@ -103,14 +105,22 @@ class WindowDataset(Dataset):
         audio: Waveforms `(time,)` keyed by source id (the audio cache or decoded
             soundscapes).
         window_samples: Samples per window.
+        shift_samples: Test-time shift. When positive, an item is
+            `(3, window_samples)`: the window read `shift_samples` earlier, as
+            is, and later, zero-filled outside the waveform.
     """
 
     def __init__(
-        self, windows: WindowSet, audio: Mapping[str, np.ndarray], window_samples: int
+        self,
+        windows: WindowSet,
+        audio: Mapping[str, np.ndarray],
+        window_samples: int,
+        shift_samples: int = 0,
     ) -> None:
         self.windows = windows
         self.audio = audio
         self.window_samples = window_samples
+        self.offsets = shift_offsets(shift_samples)
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -118,10 +128,10 @@ class WindowDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, int]:
         waveform = self.audio[self.windows.sources[index]]
         start = int(self.windows.starts[index])
-        window = np.zeros(self.window_samples, dtype=np.float32)
-        piece = np.asarray(
-            waveform[start : start + self.window_samples], dtype=np.float32
-        )
-        window[: len(piece)] = piece
+        shifted = [
+            read_window(waveform, start + offset, self.window_samples)
+            for offset in self.offsets
+        ]
+        window = shifted[0] if len(shifted) == 1 else np.stack(shifted)
         truth = torch.from_numpy(self.windows.truth[index].astype(np.float32))
         return torch.from_numpy(window), truth, index

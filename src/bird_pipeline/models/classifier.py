@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from bird_pipeline.audio.frontend import MelFrontend
-from bird_pipeline.models.heads import HEAD_TYPES
+from bird_pipeline.models.heads import build_head
 from bird_pipeline.models.presets import ModelPreset
 
 logger = logging.getLogger(__name__)
@@ -50,18 +50,16 @@ class BirdClassifier(nn.Module):
             use_deltas=preset.use_deltas,
         )
         self.encoder = encoder
-        self.head = HEAD_TYPES[preset.head](
-            encoder.num_features, num_classes, preset.drop_rate
-        )
+        self.head = build_head(preset, encoder.num_features, num_classes)
 
-    def forward_features(self, waveform: torch.Tensor) -> torch.Tensor:
-        """Encode a batch of clips.
+    def compute_mel(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Cut clips into segments and compute their mel spectrograms.
 
         Args:
             waveform: `(batch, time)`, `time` a whole number of segments.
 
         Returns:
-            Feature maps `(batch, channels, freq, parts * frames)`.
+            `(batch, parts, channels, mels, frames)`, scaled to [0, 1].
         """
         batch, num_samples = waveform.shape
         segment_samples = self.preset.segment_samples
@@ -72,16 +70,39 @@ class BirdClassifier(nn.Module):
                 f"crop or pad clips to whole segments"
             )
         parts = num_samples // segment_samples
-        segments = waveform.reshape(batch * parts, segment_samples)
-        features = self.encoder(self.frontend(segments))  # (batch*parts, C, F, T)
+        mel = self.frontend(waveform.reshape(batch * parts, segment_samples))
+        return mel.reshape(batch, parts, *mel.shape[1:])
+
+    def encode_mel(self, mel: torch.Tensor) -> torch.Tensor:
+        """Encode segment spectrograms and join each clip's parts along time.
+
+        Args:
+            mel: `(batch, parts, channels, mels, frames)` from `compute_mel`.
+
+        Returns:
+            Feature maps `(batch, channels, freq, parts * frames)`.
+        """
+        batch, parts = mel.shape[:2]
+        features = self.encoder(mel.flatten(0, 1))  # (batch*parts, C, F, T)
         _, channels, freq, frames = features.shape
         features = features.reshape(batch, parts, channels, freq, frames)
         features = features.permute(0, 2, 3, 1, 4)  # (batch, C, F, parts, T)
         return features.reshape(batch, channels, freq, parts * frames)
 
+    def forward_features(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Encode a batch of clips `(batch, time)` into `(batch, C, F, parts * T)`."""
+        return self.encode_mel(self.compute_mel(waveform))
+
+    def forward_mel(self, mel: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Return every head output for spectrograms from `compute_mel`.
+
+        Training calls this to augment the mel between front end and encoder.
+        """
+        return self.head(self.encode_mel(mel))
+
     def forward_outputs(self, waveform: torch.Tensor) -> dict[str, torch.Tensor]:
         """Return every head output: `logits` and, for SED heads, `frame_logits`."""
-        return self.head(self.forward_features(waveform))
+        return self.forward_mel(self.compute_mel(waveform))
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """Return clip logits `(batch, classes)` for waveforms `(batch, time)`."""

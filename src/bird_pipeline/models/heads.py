@@ -13,26 +13,49 @@ from torch import nn
 from torch.nn import functional as F
 
 from bird_pipeline.models.pooling import GeM
+from bird_pipeline.models.presets import ModelPreset
 
 
 class CNNHead(nn.Module):
     """GeM pooling, dropout and a linear classifier.
 
+    In training, multi-sample dropout averages the classifier over
+    `dropout_samples` independent dropout masks of the same pooled features,
+    which steadies the gradient at a high drop rate. In eval mode dropout is
+    the identity, so one pass gives the same logits.
+
     Args:
         in_features: Encoder channels.
         num_classes: Output classes.
         drop_rate: Dropout probability before the classifier.
+        dropout_samples: Dropout masks averaged in training (1: plain dropout).
     """
 
-    def __init__(self, in_features: int, num_classes: int, drop_rate: float) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int,
+        drop_rate: float,
+        dropout_samples: int = 1,
+    ) -> None:
         super().__init__()
+        if dropout_samples < 1:
+            raise ValueError(
+                f"dropout_samples must be 1 or more, got {dropout_samples}"
+            )
         self.pool = GeM()
         self.dropout = nn.Dropout(drop_rate)
         self.classifier = nn.Linear(in_features, num_classes)
+        self.dropout_samples = dropout_samples
 
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         pooled = self.pool(features)  # (batch, channels)
-        return {"logits": self.classifier(self.dropout(pooled))}
+        if not self.training or self.dropout_samples == 1:
+            return {"logits": self.classifier(self.dropout(pooled))}
+        samples = [
+            self.classifier(self.dropout(pooled)) for _ in range(self.dropout_samples)
+        ]
+        return {"logits": torch.stack(samples).mean(dim=0)}
 
 
 class SEDHead(nn.Module):
@@ -67,4 +90,10 @@ class SEDHead(nn.Module):
         return {"logits": clip_logits, "frame_logits": frame_logits}
 
 
-HEAD_TYPES: dict[str, type[nn.Module]] = {"cnn": CNNHead, "sed": SEDHead}
+def build_head(preset: ModelPreset, in_features: int, num_classes: int) -> nn.Module:
+    """Build the head that `preset.head` names."""
+    if preset.head == "cnn":
+        return CNNHead(
+            in_features, num_classes, preset.drop_rate, preset.dropout_samples
+        )
+    return SEDHead(in_features, num_classes, preset.drop_rate)

@@ -30,15 +30,31 @@ class ModelPreset:
     use_deltas: bool  # add delta and delta-delta channels (3 input channels)
     drop_rate: float  # dropout before the classifier
     drop_path_rate: float  # stochastic depth inside the encoder
-    # SED test-time shift in seconds, after the BirdCLEF 2023 second-place recipe.
-    # NOTE: stored for the presets but not applied yet; inference runs one pass.
+    # Test-time shift in seconds: each 5 s window is also predicted shifted
+    # earlier and later by this much, and the three probabilities averaged.
+    # The BirdCLEF 2023 second-place recipe used it for its SED models; 0 is off.
     shift_seconds: float
+    # CNN heads: dropout masks averaged in training (multi-sample dropout). The
+    # default keeps checkpoints written before this field loadable.
+    dropout_samples: int = 1
 
     def __post_init__(self) -> None:
         if self.head not in HEADS:
             raise ValueError(
                 f"preset {self.name!r}: unknown head {self.head!r}; "
                 f"choose one of {HEADS}"
+            )
+        if self.dropout_samples < 1 or (
+            self.head == "sed" and self.dropout_samples > 1
+        ):
+            raise ValueError(
+                f"preset {self.name!r}: dropout_samples must be 1 or more, and 1 "
+                f"for SED heads, got {self.dropout_samples}"
+            )
+        if not 0.0 <= self.shift_seconds < self.segment_seconds:
+            raise ValueError(
+                f"preset {self.name!r}: shift_seconds must be in [0, "
+                f"{self.segment_seconds}), got {self.shift_seconds}"
             )
         if self.segment_seconds <= 0 or self.sample_rate <= 0:
             raise ValueError(
@@ -50,6 +66,11 @@ class ModelPreset:
     def segment_samples(self) -> int:
         """Samples in one encoder segment."""
         return round(self.segment_seconds * self.sample_rate)
+
+    @property
+    def shift_samples(self) -> int:
+        """Samples of the test-time shift (0: one pass per window)."""
+        return round(self.shift_seconds * self.sample_rate)
 
 
 def resolve_preset(name: str, presets: dict[str, dict[str, Any]]) -> ModelPreset:

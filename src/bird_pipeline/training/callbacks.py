@@ -44,3 +44,9 @@ class EpochHistory(Callback):
         }
         row.update(metrics)
         self.rows.append(row)
+
+    def state_dict(self) -> dict[str, list[dict[str, float]]]:
+        return {"rows": self.rows}
+
+    def load_state_dict(self, state_dict: dict[str, list[dict[str, float]]]) -> None:
+        self.rows = list(state_dict["rows"])

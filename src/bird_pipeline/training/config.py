@@ -19,6 +19,10 @@ class StageConfig:
     lr: float  # peak learning rate of the cosine schedule
     min_lr: float  # floor of the cosine schedule
     weight_decay: float  # Adam's L2 term
+    # Epochs of the first cosine cycle (CosineAnnealingWarmRestarts T_0); null
+    # gives one cycle over the whole stage.
+    restart_epochs: int | None
+    restart_mult: int  # each later cycle is this many times longer (T_mult)
     batch_size: int  # clips per step
     seed: int
     clip_seconds: float  # training crop; a multiple of the preset's segment length
@@ -35,8 +39,15 @@ class StageConfig:
     )  # waveform augmentations (AugmentConfig fields); null: none
     mixup_prob: float  # share of clips summed with partner clips of the batch
     mixup_max_clips: int  # 2 or 3 clips in one mix
+    spec_mixup_prob: float  # share of clips blended with a partner on the mel
+    spec_mixup_alpha: float  # Beta(alpha, alpha) draws the blend weight
+    spec_augment: (
+        dict[str, Any] | None
+    )  # mel masking and frequency ramp (SpecAugmentConfig fields); null: none
     num_workers: int  # DataLoader worker processes
     limit_train_batches: float  # fraction (<= 1.0) or count (> 1) of batches per epoch
+    # Folder of the per-epoch resume files of interrupted stages; null: no resume.
+    resume_dir: str | None
     accelerator: str  # "auto", "cpu" or "gpu"
     precision: str  # Lightning precision, e.g. "32-true" or "16-mixed"
 
@@ -56,6 +67,22 @@ class StageConfig:
                 f"stage {self.name!r}: label_smoothing must be in [0, 1), "
                 f"got {self.label_smoothing}"
             )
+        if self.restart_epochs is not None and self.restart_epochs < 1:
+            raise ValueError(
+                f"stage {self.name!r}: restart_epochs must be 1 or more, or null "
+                f"for one cycle per stage, got {self.restart_epochs}"
+            )
+        if self.restart_mult < 1:
+            raise ValueError(
+                f"stage {self.name!r}: restart_mult must be 1 or more, "
+                f"got {self.restart_mult}"
+            )
+        for name in ("mixup_prob", "spec_mixup_prob"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(
+                    f"stage {self.name!r}: {name} must be in [0, 1], got {value}"
+                )
         if self.clip_seconds <= 0:
             raise ValueError(
                 f"stage {self.name!r}: clip_seconds must be positive, "

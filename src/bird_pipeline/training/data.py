@@ -69,6 +69,8 @@ class ClipDataset(Dataset):
         audio_cache: Waveforms keyed by recording id.
         clip_samples: Crop length in samples.
         augment: Waveform augmentations, or None for plain crops.
+        noise_bank: Background noise waveforms keyed by id, for the
+            background-noise augmentation; None or empty turns it off.
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class ClipDataset(Dataset):
         audio_cache: Mapping[str, np.ndarray],
         clip_samples: int,
         augment: AugmentConfig | None = None,
+        noise_bank: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         self.recording_ids = list(recordings["recording_id"])
         self.targets = torch.from_numpy(targets)
@@ -86,6 +89,8 @@ class ClipDataset(Dataset):
         self.audio_cache = audio_cache
         self.clip_samples = clip_samples
         self.augment = augment
+        self.noise_bank = noise_bank
+        self.noise_ids = tuple(sorted(noise_bank or ()))
 
     def __len__(self) -> int:
         return len(self.recording_ids)
@@ -98,5 +103,7 @@ class ClipDataset(Dataset):
         if self.augment is not None:
             # Seeded from torch's generator, which differs per worker and epoch.
             rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,))))
-            clip = augment_waveform(clip, self.augment, rng)
+            clip = augment_waveform(
+                clip, self.augment, rng, self.noise_bank, self.noise_ids
+            )
         return torch.from_numpy(clip), self.targets[index], self.loss_weights[index]

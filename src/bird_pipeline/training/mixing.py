@@ -1,4 +1,4 @@
-"""Additive batch mixing: clips summed with one or two partners, labels united."""
+"""Batch mixing: additive waveform mixing with labels united, and Beta mixup on mel."""
 
 from __future__ import annotations
 
@@ -43,3 +43,46 @@ def mix_batch(
         mixed_waveform[use] += waveform[partner[use]]
         mixed_targets[use] = torch.maximum(mixed_targets[use], targets[partner[use]])
     return mixed_waveform, mixed_targets
+
+
+def mixup_spectrograms(
+    mel: torch.Tensor,
+    targets: torch.Tensor,
+    weights: torch.Tensor,
+    prob: float,
+    alpha: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Blend a random subset of clips with a partner clip, Beta-weighted.
+
+    A chosen clip becomes `lam * own + (1 - lam) * partner` with
+    `lam ~ Beta(alpha, alpha)`, drawn per clip; its targets and loss weight
+    are blended with the same `lam`. A batch of one clip is returned unchanged.
+    Draws use torch's global generator.
+
+    Args:
+        mel: `(batch, ...)` spectrograms of whole clips.
+        targets: `(batch, classes)`.
+        weights: `(batch,)` loss weights.
+        prob: Share of clips that are blended.
+        alpha: Beta concentration; small values keep `lam` near 0 or 1.
+
+    Returns:
+        Blended mel, targets and weights, same shapes.
+    """
+    if alpha <= 0:
+        raise ValueError(f"spec_mixup_alpha must be positive, got {alpha}")
+    batch = mel.shape[0]
+    if batch < 2 or prob <= 0:
+        return mel, targets, weights
+    device = mel.device
+    chosen = torch.rand(batch, device=device) < prob
+    lam = torch.distributions.Beta(alpha, alpha).sample((batch,)).to(device)
+    lam = torch.where(chosen, lam, torch.ones_like(lam))
+    offset = torch.randint(1, batch, (batch,), device=device)
+    partner = (torch.arange(batch, device=device) + offset) % batch
+
+    mel_lam = lam.reshape(batch, *([1] * (mel.dim() - 1))).to(mel.dtype)
+    mixed_mel = mel_lam * mel + (1 - mel_lam) * mel[partner]
+    mixed_targets = lam[:, None] * targets + (1 - lam[:, None]) * targets[partner]
+    mixed_weights = lam * weights + (1 - lam) * weights[partner]
+    return mixed_mel, mixed_targets, mixed_weights

@@ -11,8 +11,13 @@ import torch
 from bird_pipeline.models.classifier import BirdClassifier
 from bird_pipeline.training.config import StageConfig
 from bird_pipeline.training.losses import LOSS_FUNCTIONS
-from bird_pipeline.training.mixing import mix_batch
-from bird_pipeline.training.validation import ValidationSet, score_windows
+from bird_pipeline.training.mixing import mix_batch, mixup_spectrograms
+from bird_pipeline.training.spec_augment import SpecAugmentConfig, augment_spectrogram
+from bird_pipeline.training.validation import (
+    ValidationSet,
+    score_windows,
+    window_probs,
+)
 
 
 class StageModule(L.LightningModule):
@@ -41,6 +46,11 @@ class StageModule(L.LightningModule):
         self.validation_sets = list(validation_sets or [])
         self._validation_outputs: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
         self.class_ap: dict[str, dict[str, float]] = {}
+        self.spec_augment = (
+            SpecAugmentConfig.from_params(config.spec_augment)
+            if config.spec_augment
+            else None
+        )
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         return self.model(waveform)
@@ -71,11 +81,19 @@ class StageModule(L.LightningModule):
         self, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor], batch_idx: int
     ) -> torch.Tensor:
         waveform, targets, weights = batch
-        if self.config.mixup_prob > 0:
+        config = self.config
+        if config.mixup_prob > 0:
             waveform, targets = mix_batch(
-                waveform, targets, self.config.mixup_prob, self.config.mixup_max_clips
+                waveform, targets, config.mixup_prob, config.mixup_max_clips
             )
-        loss = self.compute_loss(self.model.forward_outputs(waveform), targets, weights)
+        mel = self.model.compute_mel(waveform)
+        if config.spec_mixup_prob > 0:
+            mel, targets, weights = mixup_spectrograms(
+                mel, targets, weights, config.spec_mixup_prob, config.spec_mixup_alpha
+            )
+        if self.spec_augment is not None:
+            mel = augment_spectrogram(mel, self.spec_augment)
+        loss = self.compute_loss(self.model.forward_mel(mel), targets, weights)
         if not torch.isfinite(loss):
             raise FloatingPointError(
                 f"stage {self.config.name}: non-finite loss {loss.item()} at epoch "
@@ -95,7 +113,7 @@ class StageModule(L.LightningModule):
         dataloader_idx: int = 0,
     ) -> None:
         waveform, _, index = batch
-        probs = torch.sigmoid(self.model(waveform).float())
+        probs = window_probs(self.model, waveform)
         self._validation_outputs[dataloader_idx].append((index.cpu(), probs.cpu()))
 
     def on_validation_epoch_end(self) -> None:
@@ -124,9 +142,12 @@ class StageModule(L.LightningModule):
         optimizer = torch.optim.Adam(
             parameters, lr=self.config.lr, weight_decay=self.config.weight_decay
         )
-        # One cosine cycle per stage; the scheduler steps once per epoch.
+        # Cosine cycles with warm restarts; the scheduler steps once per epoch.
         scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
-            optimizer, T_0=self.config.epochs, eta_min=self.config.min_lr
+            optimizer,
+            T_0=self.config.restart_epochs or self.config.epochs,
+            T_mult=self.config.restart_mult,
+            eta_min=self.config.min_lr,
         )
         return {
             "optimizer": optimizer,

@@ -106,12 +106,24 @@ def build_validation_sets(
 
 
 def make_loaders(
-    sets: list[ValidationSet], window_samples: int, batch_size: int
+    sets: list[ValidationSet],
+    window_samples: int,
+    batch_size: int,
+    shift_samples: int = 0,
 ) -> list[DataLoader]:
-    """Return one ordered DataLoader per validation set."""
+    """Return one ordered DataLoader per validation set.
+
+    With `shift_samples` > 0 each item carries the window and its two shifted
+    copies, and validation averages their probabilities.
+    """
     return [
         DataLoader(
-            WindowDataset(validation_set.windows, validation_set.audio, window_samples),
+            WindowDataset(
+                validation_set.windows,
+                validation_set.audio,
+                window_samples,
+                shift_samples,
+            ),
             batch_size=batch_size,
             shuffle=False,
         )
@@ -164,3 +176,36 @@ class BestWeights(Callback):
                 for key, value in pl_module.model.state_dict().items()
             }
         )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best_score": self.best_score,
+            "best_epoch": self.best_epoch,
+            "best_state": self.best_state,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best_score = state_dict["best_score"]
+        self.best_epoch = state_dict["best_epoch"]
+        self.best_state = state_dict["best_state"]
+
+
+def window_probs(model: torch.nn.Module, waveform: torch.Tensor) -> torch.Tensor:
+    """Return sigmoid probabilities `(windows, classes)` for a batch of windows.
+
+    Args:
+        model: Waveform-to-logits classifier.
+        waveform: `(windows, samples)`, or `(windows, shifts, samples)` with
+            test-time shifts, whose probabilities are averaged.
+    """
+    windows, samples = waveform.shape[0], waveform.shape[-1]
+    logits = model(waveform.reshape(-1, samples)).float()
+    return torch.sigmoid(logits).reshape(windows, -1, logits.shape[-1]).mean(dim=1)
+
+
+def predict_probs(model: torch.nn.Module, loader: DataLoader) -> np.ndarray:
+    """Return probabilities `(windows, classes)` over a `make_loaders` loader."""
+    model.eval()
+    with torch.inference_mode():
+        rows = [window_probs(model, waveform).numpy() for waveform, _, _ in loader]
+    return np.concatenate(rows)

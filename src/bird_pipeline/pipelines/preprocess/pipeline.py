@@ -11,6 +11,7 @@ from bird_pipeline.pipelines.preprocess.nodes import (
     split_folds,
     validate_metadata_node,
 )
+from bird_pipeline.pipelines.preprocess.noise import decode_background_noise
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -69,6 +70,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["test_soundscapes", "soundscape_labels", "params:preprocess"],
                 outputs="soundscape_audio",
                 name="decode_labelled_soundscapes_node",
+            ),
+            node(
+                decode_background_noise,
+                inputs=["background_noise", "params:preprocess"],
+                outputs="noise_audio",
+                name="decode_background_noise_node",
             ),
         ]
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from collections.abc import Mapping
@@ -14,7 +15,7 @@ from matplotlib.figure import Figure
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from bird_pipeline.audio.augment import AugmentConfig
-from bird_pipeline.evaluation.folds import TRAIN_ONLY
+from bird_pipeline.evaluation.folds import split_by_fold
 from bird_pipeline.evaluation.plots import plot_class_ap, plot_curves
 from bird_pipeline.models import build_classifier, resolve_preset
 from bird_pipeline.models.classifier import BirdClassifier
@@ -32,6 +33,11 @@ from bird_pipeline.training.data import (
     count_unknown_secondary,
 )
 from bird_pipeline.training.module import StageModule
+from bird_pipeline.training.resume import (
+    ResumeCheckpoint,
+    resume_path,
+    run_fingerprint,
+)
 from bird_pipeline.training.validation import (
     BestWeights,
     ValidationConfig,
@@ -103,10 +109,28 @@ def _start_model(
     return model
 
 
+def _augment_config(
+    config: StageConfig, noise_audio: Mapping[str, np.ndarray]
+) -> AugmentConfig | None:
+    """Read the stage's waveform augmentations; warn when no noise can be mixed."""
+    if not config.augment:
+        return None
+    augment = AugmentConfig.from_params(config.augment)
+    if augment.background_noise_prob > 0 and not len(noise_audio):
+        logger.warning(
+            "Stage %s: background_noise_prob is %.2f but the data set has no "
+            "decodable background_noise/ recordings; background-noise mixing is off",
+            config.name,
+            augment.background_noise_prob,
+        )
+    return augment
+
+
 def _training_loader(
     recordings: pd.DataFrame,
     targets: np.ndarray,
     audio_cache: Mapping[str, np.ndarray],
+    noise_audio: Mapping[str, np.ndarray],
     classes: list[str],
     config: StageConfig,
     preset: ModelPreset,
@@ -124,7 +148,8 @@ def _training_loader(
         ),
         audio_cache,
         _clip_samples(config, preset),
-        AugmentConfig.from_params(config.augment) if config.augment else None,
+        _augment_config(config, noise_audio),
+        noise_audio,
     )
     sampler = None
     if config.weighted_sampler:
@@ -146,9 +171,7 @@ def _split_recordings(
     """Return (training, held-out) recordings; the reference switch trains on all."""
     if validation.reference:
         return recordings, recordings.iloc[0:0]
-    fold = recordings["recording_id"].map(folds.set_index("recording_id")["fold"])
-    fold = fold.fillna(TRAIN_ONLY).astype(int)
-    return recordings[fold != validation.fold], recordings[fold == validation.fold]
+    return split_by_fold(recordings, folds, validation.fold)
 
 
 def train_stage(
@@ -156,6 +179,7 @@ def train_stage(
     recordings: pd.DataFrame,
     folds: pd.DataFrame,
     audio_cache: Mapping[str, np.ndarray],
+    noise_audio: Mapping[str, np.ndarray],
     soundscape_audio: Mapping[str, np.ndarray],
     soundscape_labels: pd.DataFrame,
     classes: list[str],
@@ -170,6 +194,8 @@ def train_stage(
         recordings: Decoded recordings table.
         folds: `recording_id` and `fold` of every recording.
         audio_cache: Waveforms keyed by recording id.
+        noise_audio: Background noise waveforms for the background-noise
+            augmentation; may be empty.
         soundscape_audio: Decoded labelled soundscapes keyed by soundscape id.
         soundscape_labels: 5 s window labels of those soundscapes.
         classes: Output classes of this stage.
@@ -207,7 +233,13 @@ def train_stage(
         len(held_out),
     )
     loader = _training_loader(
-        train_rows[labelled], targets[labelled], audio_cache, classes, config, preset
+        train_rows[labelled],
+        targets[labelled],
+        audio_cache,
+        noise_audio,
+        classes,
+        config,
+        preset,
     )
     unknown_secondary = count_unknown_secondary(train_rows, classes)
     if unknown_secondary:
@@ -231,12 +263,28 @@ def train_stage(
             preset.sample_rate,
         )
     validation_loaders = make_loaders(
-        validation_sets, preset.segment_samples, validation.batch_size
+        validation_sets,
+        preset.segment_samples,
+        validation.batch_size,
+        preset.shift_samples,
     )
 
     history = EpochHistory()
     best = BestWeights(validation.monitor)
     callbacks = [history, best] + ([FreezeBackbone()] if config.freeze_backbone else [])
+    resume_file = None
+    if config.resume_dir:
+        fingerprint = run_fingerprint(
+            {
+                "config": dataclasses.asdict(config),
+                "validation": validation_params,
+                "start": start_digest,
+                "classes": list(classes),
+                "recordings": list(train_rows["recording_id"]),
+            }
+        )
+        resume_file = resume_path(config.resume_dir, config.name, fingerprint)
+        callbacks.append(ResumeCheckpoint(resume_file))
     trainer = L.Trainer(
         max_epochs=config.epochs,
         accelerator=config.accelerator,
@@ -258,7 +306,10 @@ def train_stage(
             module,
             train_dataloaders=loader,
             val_dataloaders=validation_loaders or None,
+            ckpt_path=resume_file if resume_file and resume_file.exists() else None,
         )
+    if resume_file is not None:
+        resume_file.unlink(missing_ok=True)
 
     last = make_checkpoint(model.cpu(), classes, config.name, start_digest)
     best_checkpoint = last

@@ -1,0 +1,1 @@
+"""Command-line tools that drive several Kedro runs."""
