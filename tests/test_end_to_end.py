@@ -10,20 +10,25 @@ from __future__ import annotations
 import math
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+import torch
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from bird_pipeline.pipelines.stage import STAGES
 from bird_pipeline.training.checkpoint import backbone_digest, model_from_checkpoint
-from tests.conftest import PROJECT_ROOT
+from bird_pipeline.training.data import ClipDataset, build_targets
+from bird_pipeline.training.pseudo import build_pseudo_labels
+from tests.conftest import PROJECT_ROOT, SAMPLE_RATE
 
 PIPELINE_ORDER = [
     "preprocess",
     *[name for name, _, _ in STAGES],
     "evaluate",
+    "pseudo_label",
     "export",
     "benchmark",
     "predict",
@@ -207,3 +212,58 @@ def test_only_missing_outputs_skips_finished_stage(project):
         session.run(pipeline_name="train_bce", only_missing_outputs=True)
     after = sorted((root / "data/06_models/mini/cnn_b0ns/train_bce.pt").iterdir())
     assert after == versions
+
+
+@pytest.mark.slow
+def test_pseudo_labels_change_only_long_recordings(project):
+    _, catalog = project
+    recordings = catalog.load("recordings")
+    audio_cache = catalog.load("audio_cache")
+    classes = catalog.load("train_classes")
+    predictions = catalog.load("pseudo_labels")
+    thresholds = catalog.load("pseudo_thresholds")
+    assert set(predictions["source"]) == {"recording", "soundscape"}
+    clip_samples = 5 * SAMPLE_RATE
+    pseudo = build_pseudo_labels(
+        predictions, thresholds, classes, clip_samples, "factor", 0.1
+    )
+    targets = build_targets(recordings, classes, 0.9)
+    dataset = ClipDataset(
+        recordings,
+        targets,
+        np.ones(len(recordings), np.float32),
+        audio_cache,
+        clip_samples,
+        pseudo=pseudo,
+    )
+    torch.manual_seed(0)
+    changed_long = 0
+    for index, recording_id in enumerate(recordings["recording_id"]):
+        long = len(audio_cache[recording_id]) > clip_samples
+        for _ in range(3):
+            crop_targets = dataset[index][1].numpy()
+            assert np.all(crop_targets <= targets[index] + 1e-6)
+            if not long:
+                np.testing.assert_array_equal(crop_targets, targets[index])
+            elif not np.array_equal(crop_targets, targets[index]):
+                changed_long += 1
+    assert changed_long > 0
+
+    # A window predicted at or above its class threshold keeps the label.
+    by_class = dict(zip(thresholds["class"], thresholds["threshold"], strict=True))
+    rows = predictions[predictions["source"] == "recording"]
+    primary = recordings.set_index("recording_id")["primary_label"]
+    confident = [
+        (row.recording_id, int(row.window), primary[row.recording_id])
+        for row in rows.itertuples()
+        if primary[row.recording_id] in by_class
+        and getattr(row, primary[row.recording_id])
+        >= by_class[primary[row.recording_id]]
+    ]
+    assert confident
+    recording_id, window, code = confident[0]
+    index = list(recordings["recording_id"]).index(recording_id)
+    kept = pseudo.adjust(
+        recording_id, targets[index], window * clip_samples, clip_samples
+    )
+    assert kept[classes.index(code)] == 1.0

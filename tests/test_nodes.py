@@ -112,6 +112,8 @@ def run_stage(
         NOISE_BANK,
         {},
         NO_SOUNDSCAPES,
+        pd.DataFrame(),
+        pd.DataFrame(),
         classes,
         training,
         validation,
@@ -351,6 +353,60 @@ def test_interrupted_stage_resumes_to_same_weights(
     assert resumed_report["best_epoch"] == report["best_epoch"]
     for key, tensor in uninterrupted["state_dict"].items():
         torch.testing.assert_close(resumed["state_dict"][key], tensor, msg=key)
+
+
+def test_train_stage_with_pseudo_labels(cache, initial):
+    audio_cache, recordings = cache
+    rows = []
+    for recording_id in recordings["recording_id"]:
+        for window in range(3):
+            rows.append(
+                {
+                    "recording_id": recording_id,
+                    "source": "recording",
+                    "window": window,
+                    "start_second": 5.0 * window,
+                    "aaa": 0.5,
+                    "bbb": 0.5,
+                }
+            )
+    pseudo_labels = pd.DataFrame(rows)
+    thresholds = pd.DataFrame({"class": ["aaa", "bbb"], "threshold": [0.6, 0.6]})
+    stage = {"name": "train_bce", "loss": "bce", "epochs": 1, "lr": 1e-3, "seed": 1}
+    folds = pd.DataFrame({"recording_id": recordings["recording_id"], "fold": -1})
+    last, _, report = train_stage(
+        initial,
+        recordings,
+        folds,
+        audio_cache,
+        NOISE_BANK,
+        {},
+        NO_SOUNDSCAPES,
+        pseudo_labels,
+        thresholds,
+        ["aaa", "bbb"],
+        {**TRAINING, "use_pseudo": True},
+        VALIDATION,
+        stage,
+    )
+    assert report["training_recordings"] == 3
+    assert last["stage"] == "train_bce"
+    with pytest.raises(ValueError, match="--pipelines pseudo_label"):
+        train_stage(
+            initial,
+            recordings,
+            folds,
+            audio_cache,
+            NOISE_BANK,
+            {},
+            NO_SOUNDSCAPES,
+            pd.DataFrame(),
+            pd.DataFrame(),
+            ["aaa", "bbb"],
+            {**TRAINING, "use_pseudo": True},
+            VALIDATION,
+            stage,
+        )
 
 
 def test_resume_file_of_other_settings_removed(tmp_path):

@@ -12,15 +12,16 @@ from bird_pipeline.pipelines import (
     loader_benchmark,
     predict,
     preprocess,
+    pseudo_label,
 )
 from bird_pipeline.pipelines.stage import STAGES, create_stage_pipelines
 
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register `preprocess`, the five stages, `train` (all stages), `evaluate`,
-    `export`, `benchmark`, `predict`, `demo_data`, `loader_benchmark`, `demo`
-    (synthesis plus everything) and `__default__` (everything but the
-    synthesis, in order)."""
+    `pseudo_label`, `export`, `benchmark`, `predict`, `demo_data`,
+    `loader_benchmark`, `demo` (synthesis plus everything) and `__default__`
+    (everything but the synthesis and `pseudo_label`, in order)."""
     stages = create_stage_pipelines()
     train = sum((stages[name] for name, _, _ in STAGES), Pipeline([]))
     pipelines: dict[str, Pipeline] = {
@@ -28,6 +29,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         **stages,
         "train": train,
         "evaluate": evaluate.create_pipeline(),
+        "pseudo_label": pseudo_label.create_pipeline(),
         "export": export.create_pipeline(),
         "benchmark": benchmark.create_pipeline(),
         "predict": predict.create_pipeline(),

@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 LOSSES = ("ce", "bce")
+PSEUDO_MODES = ("factor", "soft")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,10 @@ class StageConfig:
     spec_augment: (
         dict[str, Any] | None
     )  # mel masking and frequency ramp (SpecAugmentConfig fields); null: none
+    # Scale crop targets by the `pseudo_label` pipeline's window predictions.
+    use_pseudo: bool
+    pseudo_mode: str  # "factor" (prediction over class threshold) or "soft"
+    pseudo_min_factor: float  # lowest factor a labelled target is scaled by
     num_workers: int  # DataLoader worker processes
     limit_train_batches: float  # fraction (<= 1.0) or count (> 1) of batches per epoch
     # Folder of the per-epoch resume files of interrupted stages; null: no resume.
@@ -66,6 +71,11 @@ class StageConfig:
             raise ValueError(
                 f"stage {self.name!r}: label_smoothing must be in [0, 1), "
                 f"got {self.label_smoothing}"
+            )
+        if self.pseudo_mode not in PSEUDO_MODES:
+            raise ValueError(
+                f"stage {self.name!r}: unknown pseudo_mode {self.pseudo_mode!r}; "
+                f"choose one of {PSEUDO_MODES}"
             )
         if self.restart_epochs is not None and self.restart_epochs < 1:
             raise ValueError(

@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import Dataset
 
 from bird_pipeline.audio.augment import AugmentConfig, augment_waveform
+from bird_pipeline.training.pseudo import PseudoLabels
 
 
 def build_targets(
@@ -43,8 +44,10 @@ def count_unknown_secondary(recordings: pd.DataFrame, classes: list[str]) -> int
     )
 
 
-def crop_or_tile(waveform: np.ndarray, clip_samples: int) -> np.ndarray:
+def crop_or_tile(waveform: np.ndarray, clip_samples: int) -> tuple[np.ndarray, int]:
     """Cut a random `clip_samples` crop; shorter recordings are repeated to fill it.
+
+    Returns the clip and its first sample in the recording (0 when tiled).
 
     Repeating, rather than padding with silence, keeps the call present across
     the whole clip, so every 5 s part of it still carries the label. The offset
@@ -54,9 +57,11 @@ def crop_or_tile(waveform: np.ndarray, clip_samples: int) -> np.ndarray:
     if len(waveform) >= clip_samples:
         start = int(torch.randint(0, len(waveform) - clip_samples + 1, (1,)))
         # A copy: the cache is a read-only memory map, and torch needs a writable array.
-        return np.array(waveform[start : start + clip_samples], dtype=np.float32)
+        clip = np.array(waveform[start : start + clip_samples], dtype=np.float32)
+        return clip, start
     repeats = -(-clip_samples // len(waveform))  # ceiling division
-    return np.tile(np.asarray(waveform, dtype=np.float32), repeats)[:clip_samples]
+    tiled = np.tile(np.asarray(waveform, dtype=np.float32), repeats)[:clip_samples]
+    return tiled, 0
 
 
 class ClipDataset(Dataset):
@@ -71,6 +76,8 @@ class ClipDataset(Dataset):
         augment: Waveform augmentations, or None for plain crops.
         noise_bank: Background noise waveforms keyed by id, for the
             background-noise augmentation; None or empty turns it off.
+        pseudo: Window predictions that scale the targets of crops shorter
+            than their recording; None keeps the recording's targets.
     """
 
     def __init__(
@@ -82,6 +89,7 @@ class ClipDataset(Dataset):
         clip_samples: int,
         augment: AugmentConfig | None = None,
         noise_bank: Mapping[str, np.ndarray] | None = None,
+        pseudo: PseudoLabels | None = None,
     ) -> None:
         self.recording_ids = list(recordings["recording_id"])
         self.targets = torch.from_numpy(targets)
@@ -91,6 +99,7 @@ class ClipDataset(Dataset):
         self.augment = augment
         self.noise_bank = noise_bank
         self.noise_ids = tuple(sorted(noise_bank or ()))
+        self.pseudo = pseudo
 
     def __len__(self) -> int:
         return len(self.recording_ids)
@@ -98,12 +107,19 @@ class ClipDataset(Dataset):
     def __getitem__(
         self, index: int
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        waveform = self.audio_cache[self.recording_ids[index]]
-        clip = crop_or_tile(waveform, self.clip_samples)
+        recording_id = self.recording_ids[index]
+        waveform = self.audio_cache[recording_id]
+        clip, start = crop_or_tile(waveform, self.clip_samples)
+        targets = self.targets[index]
+        if self.pseudo is not None and len(waveform) > self.clip_samples:
+            adjusted = self.pseudo.adjust(
+                recording_id, targets.numpy(), start, self.clip_samples
+            )
+            targets = torch.from_numpy(adjusted)
         if self.augment is not None:
             # Seeded from torch's generator, which differs per worker and epoch.
             rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,))))
             clip = augment_waveform(
                 clip, self.augment, rng, self.noise_bank, self.noise_ids
             )
-        return torch.from_numpy(clip), self.targets[index], self.loss_weights[index]
+        return torch.from_numpy(clip), targets, self.loss_weights[index]

@@ -33,6 +33,7 @@ from bird_pipeline.training.data import (
     count_unknown_secondary,
 )
 from bird_pipeline.training.module import StageModule
+from bird_pipeline.training.pseudo import PseudoLabels, build_pseudo_labels
 from bird_pipeline.training.resume import (
     ResumeCheckpoint,
     resume_path,
@@ -134,6 +135,7 @@ def _training_loader(
     classes: list[str],
     config: StageConfig,
     preset: ModelPreset,
+    pseudo: PseudoLabels | None = None,
 ) -> DataLoader:
     """Build the loader of random clips; `weighted_sampler` turns on class weighting."""
     dataset = ClipDataset(
@@ -150,6 +152,7 @@ def _training_loader(
         _clip_samples(config, preset),
         _augment_config(config, noise_audio),
         noise_audio,
+        pseudo,
     )
     sampler = None
     if config.weighted_sampler:
@@ -182,6 +185,8 @@ def train_stage(
     noise_audio: Mapping[str, np.ndarray],
     soundscape_audio: Mapping[str, np.ndarray],
     soundscape_labels: pd.DataFrame,
+    pseudo_labels: pd.DataFrame,
+    pseudo_thresholds: pd.DataFrame,
     classes: list[str],
     training_defaults: dict[str, Any],
     validation_params: dict[str, Any],
@@ -198,6 +203,9 @@ def train_stage(
             augmentation; may be empty.
         soundscape_audio: Decoded labelled soundscapes keyed by soundscape id.
         soundscape_labels: 5 s window labels of those soundscapes.
+        pseudo_labels: Window predictions from the `pseudo_label` pipeline;
+            read only when the stage sets `use_pseudo`.
+        pseudo_thresholds: Per-class thresholds for `pseudo_mode: factor`.
         classes: Output classes of this stage.
         training_defaults: Settings shared by all stages (`training` block).
         validation_params: The `validation` block.
@@ -232,6 +240,16 @@ def train_stage(
         int((~labelled).sum()),
         len(held_out),
     )
+    pseudo = None
+    if config.use_pseudo:
+        pseudo = build_pseudo_labels(
+            pseudo_labels,
+            pseudo_thresholds,
+            classes,
+            preset.segment_samples,
+            config.pseudo_mode,
+            config.pseudo_min_factor,
+        )
     loader = _training_loader(
         train_rows[labelled],
         targets[labelled],
@@ -240,6 +258,7 @@ def train_stage(
         classes,
         config,
         preset,
+        pseudo,
     )
     unknown_secondary = count_unknown_secondary(train_rows, classes)
     if unknown_secondary:
