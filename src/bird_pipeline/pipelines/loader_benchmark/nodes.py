@@ -50,7 +50,8 @@ class DecodeOnTheFlyDataset(Dataset):
     def __getitem__(self, index: int) -> torch.Tensor:
         samples, source_rate = read_audio(self.files[index].path)
         waveform = to_mono_at_rate(samples, source_rate, self.sample_rate)
-        return torch.from_numpy(crop_or_tile(waveform, self.clip_samples))
+        clip, _ = crop_or_tile(waveform, self.clip_samples)
+        return torch.from_numpy(clip)
 
 
 def _time_loader(dataset: Dataset, params: dict, seed: int) -> dict[str, float]:
