@@ -20,7 +20,6 @@ from bird_pipeline.pipelines.evaluate.nodes import evaluate_checkpoints
 from bird_pipeline.pipelines.export.nodes import convert_openvino, select_parity_windows
 from bird_pipeline.pipelines.predict.nodes import predict_soundscapes
 from bird_pipeline.pipelines.preprocess.nodes import (
-    build_class_lists,
     decode_recordings,
     validate_metadata_node,
 )
@@ -36,6 +35,14 @@ from bird_pipeline.training.resume import resume_path
 
 SAMPLE_RATE = 32000
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PREPROCESS = {
+    "sample_rate": SAMPLE_RATE,
+    "workers": 1,
+    "block_seconds": 60.0,
+    "min_seconds": 0.1,
+    "min_decoded_fraction": 0.9,
+    "labels_outside_taxonomy": "drop",
+}
 EXPORT_PARAMS = {
     "sample_rate": SAMPLE_RATE,
     "window_seconds": 5.0,
@@ -148,53 +155,17 @@ def raw_folder(tmp_path):
 
 
 @pytest.fixture
-def decoded(raw_folder):
+def cache(tmp_path, raw_folder):
+    """The decoded cache of `raw_folder` and its recordings table."""
     root, metadata = raw_folder
-    recordings = validate_metadata_node(metadata)
     train_audio = AudioFolderDataset(str(root / "train_audio")).load()
-    params = {"sample_rate": SAMPLE_RATE, "max_skipped": 5}
-    return decode_recordings(recordings, train_audio, params)
-
-
-def test_decode_reports_bad_recordings(decoded):
-    waveforms, recordings, bad = decoded
-    assert sorted(waveforms) == ["aaa/1.ogg", "aaa/2.wav", "bbb/3.flac"]
-    assert bad.set_index("recording_id")["stage"].to_dict() == {
-        "bbb/4.ogg": "decode",
-        "bbb/5.ogg": "metadata",
-    }
-    assert bad.set_index("recording_id")["reason"].to_dict() == {
-        "bbb/4.ogg": "unreadable",
-        "bbb/5.ogg": "file not found",
-    }
-    assert recordings["duration_seconds"].round(3).tolist() == [6.0, 3.0, 7.0]
-    assert waveforms["aaa/2.wav"].ndim == 1
-
-
-def test_decode_too_many_skips_raises(raw_folder):
-    root, metadata = raw_folder
-    recordings = validate_metadata_node(metadata)
-    train_audio = AudioFolderDataset(str(root / "train_audio")).load()
-    with pytest.raises(RuntimeError, match="raise preprocess.max_skipped"):
-        decode_recordings(
-            recordings, train_audio, {"sample_rate": SAMPLE_RATE, "max_skipped": 1}
-        )
-
-
-def test_class_lists_keep_classes_without_audio(decoded):
-    _, recordings, _ = decoded
-    taxonomy = pd.DataFrame({"primary_label": ["bbb", "aaa", "zzz"]})
-    pretrain, train = build_class_lists(recordings, taxonomy, pd.DataFrame())
-    assert pretrain == ["aaa", "bbb"]
-    assert train == ["bbb", "aaa", "zzz"]
-
-
-@pytest.fixture
-def cache(tmp_path, decoded):
-    waveforms, recordings, _ = decoded
+    params = {**PREPROCESS, "max_skipped": 5}
+    recordings, _ = validate_metadata_node(
+        metadata, train_audio, pd.DataFrame(), pd.DataFrame(), params
+    )
     dataset = AudioCacheDataset(str(tmp_path / "cache"))
-    dataset.save(waveforms)
-    return dataset.load(), recordings
+    decoded, _ = decode_recordings(recordings, train_audio, dataset.load(), params)
+    return dataset.load(), decoded
 
 
 @pytest.fixture

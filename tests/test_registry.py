@@ -22,6 +22,7 @@ def test_every_pipeline_registered():
         "benchmark",
         "predict",
         "demo_data",
+        "loader_benchmark",
         "demo",
         "__default__",
     }

@@ -9,6 +9,7 @@ from bird_pipeline.pipelines import (
     demo_data,
     evaluate,
     export,
+    loader_benchmark,
     predict,
     preprocess,
     pseudo_label,
@@ -18,9 +19,9 @@ from bird_pipeline.pipelines.stage import STAGES, create_stage_pipelines
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register `preprocess`, the five stages, `train` (all stages), `evaluate`,
-    `pseudo_label`, `export`, `benchmark`, `predict`, `demo_data`, `demo`
-    (synthesis plus everything) and `__default__` (everything but the
-    synthesis and `pseudo_label`, in order)."""
+    `pseudo_label`, `export`, `benchmark`, `predict`, `demo_data`,
+    `loader_benchmark`, `demo` (synthesis plus everything) and `__default__`
+    (everything but the synthesis and `pseudo_label`, in order)."""
     stages = create_stage_pipelines()
     train = sum((stages[name] for name, _, _ in STAGES), Pipeline([]))
     pipelines: dict[str, Pipeline] = {
@@ -33,6 +34,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         "benchmark": benchmark.create_pipeline(),
         "predict": predict.create_pipeline(),
         "demo_data": demo_data.create_pipeline(),
+        "loader_benchmark": loader_benchmark.create_pipeline(),
     }
     pipelines["__default__"] = (
         pipelines["preprocess"]

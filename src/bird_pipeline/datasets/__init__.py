@@ -6,7 +6,11 @@ half-written model or report behind.
 
 from bird_pipeline.datasets.atomic import atomic_write
 from bird_pipeline.datasets.audio_cache import AudioCache, AudioCacheDataset
-from bird_pipeline.datasets.audio_folder import AudioFolderDataset, read_audio
+from bird_pipeline.datasets.audio_folder import (
+    AudioFile,
+    AudioFolderDataset,
+    read_audio,
+)
 from bird_pipeline.datasets.checkpoint import TorchCheckpointDataset
 from bird_pipeline.datasets.figures import FigureDataset
 from bird_pipeline.datasets.models import OnnxModelDataset, OpenVINOModelDataset
@@ -15,6 +19,7 @@ from bird_pipeline.datasets.reports import CSVTableDataset, JSONReportDataset
 __all__ = [
     "AudioCache",
     "AudioCacheDataset",
+    "AudioFile",
     "AudioFolderDataset",
     "CSVTableDataset",
     "FigureDataset",

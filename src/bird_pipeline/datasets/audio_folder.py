@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,19 @@ AUDIO_SUFFIXES = (".ogg", ".mp3", ".flac", ".wav", ".opus")
 AudioLoader = Callable[[], tuple[np.ndarray, int]]
 
 
+@dataclass(frozen=True)
+class AudioFile:
+    """One recording on disk; calling it reads the whole file with `read_audio`.
+
+    Block-wise decoding (`bird_pipeline.audio.blocks`) opens `path` itself.
+    """
+
+    path: Path
+
+    def __call__(self) -> tuple[np.ndarray, int]:
+        return read_audio(self.path)
+
+
 def _write_audio(path: Path, samples: np.ndarray, sample_rate: int) -> None:
     audio_format = path.suffix.lstrip(".").upper()
     atomic_write(
@@ -34,7 +47,7 @@ def _write_audio(path: Path, samples: np.ndarray, sample_rate: int) -> None:
 class AudioFolderDataset(AbstractDataset[dict, dict]):
     """Recordings under a folder, keyed by POSIX path relative to it.
 
-    Loading returns `{relative_path: loader}`; calling a loader reads that file
+    Loading returns `{relative_path: AudioFile}`; calling one reads that file
     with `read_audio`, so nothing is decoded until a node calls it. A missing
     folder loads as an empty dict, because `test_soundscapes/` and
     `background_noise/` are optional in BirdCLEF layouts. Saving takes
@@ -50,7 +63,7 @@ class AudioFolderDataset(AbstractDataset[dict, dict]):
         self._path = Path(path)
         self._suffixes = tuple(suffix.lower() for suffix in suffixes)
 
-    def load(self) -> dict[str, AudioLoader]:
+    def load(self) -> dict[str, AudioFile]:
         if not self._path.is_dir():
             logger.warning(
                 "Audio folder %s does not exist; loading no files", self._path
@@ -62,8 +75,7 @@ class AudioFolderDataset(AbstractDataset[dict, dict]):
             if path.is_file() and path.suffix.lower() in self._suffixes
         )
         return {
-            path.relative_to(self._path).as_posix(): functools.partial(read_audio, path)
-            for path in files
+            path.relative_to(self._path).as_posix(): AudioFile(path) for path in files
         }
 
     def save(self, data: dict[str, tuple[np.ndarray, int]]) -> None:

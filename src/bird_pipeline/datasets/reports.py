@@ -49,6 +49,9 @@ class CSVTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             numeric codes such as `1139490`).
         optional: Load a missing file as an empty table instead of failing, for
             files that BirdCLEF layouts may lack (`sample_submission.csv`).
+        fallback_filepaths: Files to load, in order, when `filepath` is
+            missing, for names that differ between BirdCLEF years (2025 names
+            `train_metadata.csv` `train.csv`). Saving always writes `filepath`.
     """
 
     def __init__(
@@ -56,21 +59,26 @@ class CSVTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         filepath: str,
         load_args: dict[str, Any] | None = None,
         optional: bool = False,
+        fallback_filepaths: list[str] | None = None,
     ) -> None:
         self._filepath = Path(filepath)
         self._load_args = dict(load_args or {})
         self._optional = optional
+        self._fallbacks = [Path(path) for path in fallback_filepaths or []]
 
     def load(self) -> pd.DataFrame:
-        if not self._filepath.is_file():
+        candidates = [self._filepath, *self._fallbacks]
+        existing = [path for path in candidates if path.is_file()]
+        if not existing:
             if self._optional:
                 return pd.DataFrame()
             raise FileNotFoundError(
-                f"{self._filepath} not found; for raw BirdCLEF files set "
-                f"`raw_dir` to a BirdCLEF-format folder (kedro run --params "
-                f"raw_dir=...), otherwise run the pipeline that writes this file first"
+                f"{' or '.join(map(str, candidates))} not found; for raw BirdCLEF "
+                f"files set `raw_dir` to a BirdCLEF-format folder (kedro run "
+                f"--params raw_dir=...), otherwise run the pipeline that writes "
+                f"this file first"
             )
-        return pd.read_csv(self._filepath, **self._load_args)
+        return pd.read_csv(existing[0], **self._load_args)
 
     def save(self, data: pd.DataFrame) -> None:
         atomic_write(
@@ -81,4 +89,8 @@ class CSVTableDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         return self._filepath.is_file()
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "optional": self._optional}
+        return {
+            "filepath": str(self._filepath),
+            "optional": self._optional,
+            "fallback_filepaths": [str(path) for path in self._fallbacks],
+        }

@@ -6,6 +6,8 @@ from bird_pipeline.pipelines.preprocess.nodes import (
     build_class_lists,
     decode_labelled_soundscapes,
     decode_recordings,
+    enforce_max_skipped,
+    report_bad_recordings,
     split_folds,
     validate_metadata_node,
 )
@@ -17,20 +19,44 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 validate_metadata_node,
-                inputs="train_metadata",
-                outputs="metadata_recordings",
+                inputs=[
+                    "train_metadata",
+                    "train_audio",
+                    "taxonomy",
+                    "sample_submission",
+                    "params:preprocess",
+                ],
+                outputs=["metadata_recordings", "metadata_skips"],
                 name="validate_metadata_node",
             ),
+            # Updates the cache folder in place, so the cache is an input here.
             node(
                 decode_recordings,
-                inputs=["metadata_recordings", "train_audio", "params:preprocess"],
-                outputs=["audio_cache", "recordings", "bad_recordings"],
+                inputs=[
+                    "metadata_recordings",
+                    "train_audio",
+                    "audio_cache",
+                    "params:preprocess",
+                ],
+                outputs=["decoded_recordings", "decode_skips"],
                 name="decode_recordings_node",
+            ),
+            node(
+                report_bad_recordings,
+                inputs=["metadata_recordings", "metadata_skips", "decode_skips"],
+                outputs="bad_recordings",
+                name="report_bad_recordings_node",
+            ),
+            node(
+                enforce_max_skipped,
+                inputs=["decoded_recordings", "bad_recordings", "params:preprocess"],
+                outputs="recordings",
+                name="enforce_max_skipped_node",
             ),
             node(
                 build_class_lists,
                 inputs=["recordings", "taxonomy", "sample_submission"],
-                outputs=["pretrain_classes", "train_classes"],
+                outputs=["pretrain_classes", "train_classes", "class_coverage"],
                 name="build_class_lists_node",
             ),
             node(
