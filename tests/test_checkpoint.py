@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from kedro.io.core import Version
 
 from bird_pipeline.datasets import TorchCheckpointDataset
 from bird_pipeline.models import build_classifier
@@ -93,3 +94,10 @@ def test_saved_checkpoint_follows_umask(tmp_path, small_preset):
         os.umask(old_umask)
     mode = stat.S_IMODE((tmp_path / "stage.pt").stat().st_mode)
     assert mode == 0o644
+
+
+def test_checkpoint_exists_after_first_version(tmp_path):
+    path = str(tmp_path / "train_bce.pt")
+    assert not TorchCheckpointDataset(path, version=Version(None, None)).exists()
+    TorchCheckpointDataset(path, version=Version(None, None)).save({"stage": "x"})
+    assert TorchCheckpointDataset(path, version=Version(None, None)).exists()

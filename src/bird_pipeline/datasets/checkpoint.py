@@ -54,5 +54,13 @@ class TorchCheckpointDataset(AbstractVersionedDataset[dict, dict]):
         path = get_filepath_str(self._get_save_path(), "file")
         atomic_write(path, lambda temporary: torch.save(data, temporary))
 
+    def _exists(self) -> bool:
+        # `kedro run --only-missing-outputs` asks this to skip finished stages.
+        try:
+            load_path = self._get_load_path()
+        except DatasetError:  # includes VersionNotFoundError: no version yet
+            return False
+        return os.path.isfile(get_filepath_str(load_path, "file"))
+
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "version": self._version}
