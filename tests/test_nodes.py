@@ -30,6 +30,7 @@ from bird_pipeline.pipelines.stage.nodes import (
     select_checkpoint,
     train_stage,
 )
+from bird_pipeline.training.config import StageConfig
 from bird_pipeline.training.module import StageModule
 from bird_pipeline.training.resume import resume_path
 
@@ -68,6 +69,9 @@ TRAINING = {
     "limit_train_batches": 1,
     "resume_dir": None,
     "accelerator": "cpu",
+    "devices": 1,
+    "num_nodes": 1,
+    "strategy": "auto",
     "precision": "32-true",
 }
 
@@ -406,6 +410,48 @@ def test_train_stage_with_pseudo_labels(cache, initial):
             {**TRAINING, "use_pseudo": True},
             VALIDATION,
             stage,
+        )
+
+
+@pytest.mark.slow
+def test_train_stage_ddp_two_cpu_processes(cache, initial):
+    _, recordings = cache
+    folds = pd.DataFrame(
+        {"recording_id": recordings["recording_id"], "fold": [0, 1, 1]}
+    )
+    validation = {**VALIDATION, "reference": False}
+    stage = {"name": "train_bce", "loss": "bce", "epochs": 2, "lr": 1e-3, "seed": 1}
+    training = {
+        **TRAINING,
+        "devices": 2,
+        "strategy": "ddp",
+        "batch_size": 1,
+        "limit_train_batches": 1.0,
+    }
+    last, report = run_stage(
+        initial, cache, ["aaa", "bbb"], stage, validation, folds, training
+    )
+    assert last["stage"] == "train_bce"
+    assert last["backbone_sha256"] != initial["backbone_sha256"]
+    assert report["world_size"] == 2
+    assert [row["epoch"] for row in report["epochs"]] == [0, 1]
+    # Validation gathered both ranks' windows: every window got a score.
+    for row in report["epochs"]:
+        assert 0.0 <= row["val_cmap"] <= 1.0
+
+
+def test_ddp_needs_ddp_strategy():
+    with pytest.raises(ValueError, match="need a DDP strategy"):
+        StageConfig.from_params(
+            {
+                **TRAINING,
+                "name": "train_bce",
+                "loss": "bce",
+                "epochs": 1,
+                "lr": 1e-3,
+                "seed": 1,
+                "devices": 2,
+            }
         )
 
 

@@ -7,6 +7,9 @@ from typing import Any
 
 LOSSES = ("ce", "bce")
 PSEUDO_MODES = ("factor", "soft")
+# `ddp_spawn` and `ddp_notebook` are left out: the stage already runs in its
+# own subprocess, and spawned workers would have to pickle the whole module.
+DDP_STRATEGIES = ("ddp", "ddp_find_unused_parameters_true")
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class StageConfig:
     # Folder of the per-epoch resume files of interrupted stages; null: no resume.
     resume_dir: str | None
     accelerator: str  # "auto", "cpu" or "gpu"
+    devices: int  # devices per node; more than 1 in total trains with DDP
+    num_nodes: int  # machines in a multi-node DDP run
+    strategy: str  # Lightning strategy: "auto" for one device, "ddp" for several
     precision: str  # Lightning precision, e.g. "32-true" or "16-mixed"
 
     def __post_init__(self) -> None:
@@ -93,6 +99,16 @@ class StageConfig:
                 raise ValueError(
                     f"stage {self.name!r}: {name} must be in [0, 1], got {value}"
                 )
+        if self.devices < 1 or self.num_nodes < 1:
+            raise ValueError(
+                f"stage {self.name!r}: devices and num_nodes must be at least 1, "
+                f"got {self.devices} and {self.num_nodes}"
+            )
+        if self.devices * self.num_nodes > 1 and self.strategy not in DDP_STRATEGIES:
+            raise ValueError(
+                f"stage {self.name!r}: {self.devices * self.num_nodes} devices need "
+                f"a DDP strategy, one of {DDP_STRATEGIES}; got {self.strategy!r}"
+            )
         if self.clip_seconds <= 0:
             raise ValueError(
                 f"stage {self.name!r}: clip_seconds must be positive, "

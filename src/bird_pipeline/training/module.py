@@ -114,7 +114,23 @@ class StageModule(L.LightningModule):
     ) -> None:
         waveform, _, index = batch
         probs = window_probs(self.model, waveform)
-        self._validation_outputs[dataloader_idx].append((index.cpu(), probs.cpu()))
+        self._validation_outputs[dataloader_idx].append((index, probs))
+
+    def _gather_windows(
+        self, outputs: list[tuple[torch.Tensor, torch.Tensor]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Join the window indices and probabilities of every batch and rank.
+
+        Under DDP each rank scores a shard of the windows (the sampler pads
+        shards to equal length by repeating windows, which only rewrites the
+        same row), so the shards are gathered before scoring.
+        """
+        index = torch.cat([batch_index for batch_index, _ in outputs])
+        probs = torch.cat([batch_probs for _, batch_probs in outputs])
+        if self.trainer.world_size > 1:
+            index = self.all_gather(index).reshape(-1)
+            probs = self.all_gather(probs).reshape(-1, probs.shape[-1])
+        return index.cpu().numpy(), probs.cpu().numpy()
 
     def on_validation_epoch_end(self) -> None:
         for validation_set, outputs in zip(
@@ -122,11 +138,11 @@ class StageModule(L.LightningModule):
         ):
             if not outputs:
                 continue
+            index, batch_probs = self._gather_windows(outputs)
             probs = np.zeros(
                 (len(validation_set.windows), len(self.classes)), np.float32
             )
-            for index, batch_probs in outputs:
-                probs[index.numpy()] = batch_probs.numpy()
+            probs[index] = batch_probs
             scores = score_windows(
                 validation_set.name, validation_set.windows, probs, self.classes
             )

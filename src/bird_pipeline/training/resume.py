@@ -93,7 +93,11 @@ class ResumeCheckpoint(Callback):
     def on_train_epoch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule
     ) -> None:
-        atomic_write(self.path, trainer.save_checkpoint)
+        if trainer.is_global_zero:
+            atomic_write(self.path, trainer.save_checkpoint)
+        else:
+            # Under DDP every rank must join the call, but only rank 0 writes.
+            trainer.save_checkpoint(self.path)
         logger.info(
             "Saved resume state after epoch %d to %s", trainer.current_epoch, self.path
         )

@@ -32,6 +32,7 @@ from bird_pipeline.training.data import (
     build_targets,
     count_unknown_secondary,
 )
+from bird_pipeline.training.distributed import run_distributed
 from bird_pipeline.training.module import StageModule
 from bird_pipeline.training.pseudo import PseudoLabels, build_pseudo_labels
 from bird_pipeline.training.resume import (
@@ -192,6 +193,51 @@ def train_stage(
     validation_params: dict[str, Any],
     stage_params: dict[str, Any],
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Train one stage, in this process or, with several devices, under DDP.
+
+    Lightning's DDP launcher starts every rank by running the current script
+    again, which for a node would re-run the whole `kedro run`. With
+    `devices * num_nodes > 1` the stage therefore runs in a subprocess of
+    `bird_pipeline.training.distributed`, which Lightning can relaunch safely,
+    and this node only reads its results. Arguments and results are those of
+    `train_stage_local`.
+    """
+    arguments = (
+        start_checkpoint,
+        recordings,
+        folds,
+        audio_cache,
+        noise_audio,
+        soundscape_audio,
+        soundscape_labels,
+        pseudo_labels,
+        pseudo_thresholds,
+        classes,
+        training_defaults,
+        validation_params,
+        stage_params,
+    )
+    config = StageConfig.from_params({**training_defaults, **stage_params})
+    if config.devices * config.num_nodes > 1:
+        return run_distributed(arguments)
+    return train_stage_local(*arguments)
+
+
+def train_stage_local(
+    start_checkpoint: dict[str, Any],
+    recordings: pd.DataFrame,
+    folds: pd.DataFrame,
+    audio_cache: Mapping[str, np.ndarray],
+    noise_audio: Mapping[str, np.ndarray],
+    soundscape_audio: Mapping[str, np.ndarray],
+    soundscape_labels: pd.DataFrame,
+    pseudo_labels: pd.DataFrame,
+    pseudo_thresholds: pd.DataFrame,
+    classes: list[str],
+    training_defaults: dict[str, Any],
+    validation_params: dict[str, Any],
+    stage_params: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Train one stage from the previous stage's checkpoint and validate it.
 
     Args:
@@ -307,7 +353,9 @@ def train_stage(
     trainer = L.Trainer(
         max_epochs=config.epochs,
         accelerator=config.accelerator,
-        devices=1,
+        devices=config.devices,
+        num_nodes=config.num_nodes,
+        strategy=config.strategy,
         precision=config.precision,
         logger=False,
         enable_checkpointing=False,
@@ -346,6 +394,7 @@ def train_stage(
         "held_out_recordings": len(held_out),
         "unknown_secondary_labels": unknown_secondary,
         "reference": validation.reference,
+        "world_size": trainer.world_size,
         "monitor": validation.monitor,
         "best_epoch": best.best_epoch,
         "best_score": best.best_score,
