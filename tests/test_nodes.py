@@ -68,6 +68,7 @@ TRAINING = {
     "num_workers": 0,
     "limit_train_batches": 1,
     "resume_dir": None,
+    "log_dir": None,
     "accelerator": "cpu",
     "devices": 1,
     "num_nodes": 1,

@@ -56,6 +56,8 @@ class StageConfig:
     limit_train_batches: float  # fraction (<= 1.0) or count (> 1) of batches per epoch
     # Folder of the per-epoch resume files of interrupted stages; null: no resume.
     resume_dir: str | None
+    # Folder of Lightning's CSV logs (one version folder per run); null: none.
+    log_dir: str | None
     accelerator: str  # "auto", "cpu" or "gpu"
     devices: int  # devices per node; more than 1 in total trains with DDP
     num_nodes: int  # machines in a multi-node DDP run

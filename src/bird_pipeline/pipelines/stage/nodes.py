@@ -11,6 +11,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import pandas as pd
+from lightning.pytorch.loggers import CSVLogger
 from matplotlib.figure import Figure
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
@@ -357,7 +358,7 @@ def train_stage_local(
         num_nodes=config.num_nodes,
         strategy=config.strategy,
         precision=config.precision,
-        logger=False,
+        logger=CSVLogger(config.log_dir, name=config.name) if config.log_dir else False,
         enable_checkpointing=False,
         enable_model_summary=False,
         num_sanity_val_steps=0,
