@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import mlflow
 from kedro.framework.project import configure_project
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
@@ -76,6 +77,9 @@ def run_variant(
             project_path=project, runtime_params=params
         ) as session:
             session.run(pipeline_name=pipeline_name, only_missing_outputs=True)
+        # NOTE: kedro-mlflow 2.0.3 can leave its run open between sessions of
+        # one process, so the next pipeline would log into it; close it.
+        mlflow.end_run()
     with KedroSession.create(project_path=project, runtime_params=params) as session:
         report = session.load_context().catalog.load("evaluation_report")
     report["variant"] = name
