@@ -1,8 +1,8 @@
 """The exploration notebook runs headless on the demo data and draws its figures.
 
 `demo_data` and `preprocess` run in a copy of the project's configuration under
-a temporary folder; the notebook then executes there through nbclient, with
-Kedro's IPython extension loading that copy's catalog.
+a temporary folder. The notebook then executes there through nbclient, and
+Kedro's IPython extension loads that copy's catalog.
 """
 
 from __future__ import annotations
