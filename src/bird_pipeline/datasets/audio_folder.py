@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,20 @@ AUDIO_SUFFIXES = (".ogg", ".mp3", ".flac", ".wav", ".opus")
 AudioLoader = Callable[[], tuple[np.ndarray, int]]
 
 
+@dataclass(frozen=True)
+class AudioFile:
+    """A loader for one file: calling it returns `read_audio(path)`.
+
+    Unlike a closure it is picklable, and streaming readers can open `path`
+    themselves instead of decoding the whole file.
+    """
+
+    path: Path
+
+    def __call__(self) -> tuple[np.ndarray, int]:
+        return read_audio(self.path)
+
+
 def _write_audio(path: Path, samples: np.ndarray, sample_rate: int) -> None:
     audio_format = path.suffix.lstrip(".").upper()
     atomic_write(
@@ -34,7 +48,7 @@ def _write_audio(path: Path, samples: np.ndarray, sample_rate: int) -> None:
 class AudioFolderDataset(AbstractDataset[dict, dict]):
     """Recordings under a folder, keyed by POSIX path relative to it.
 
-    Loading returns `{relative_path: loader}`; calling a loader reads that file
+    Loading returns `{relative_path: AudioFile}`; calling one reads that file
     with `read_audio`, so nothing is decoded until a node calls it. A missing
     folder loads as an empty dict, because `test_soundscapes/` and
     `background_noise/` are optional in BirdCLEF layouts. Saving takes
@@ -62,8 +76,7 @@ class AudioFolderDataset(AbstractDataset[dict, dict]):
             if path.is_file() and path.suffix.lower() in self._suffixes
         )
         return {
-            path.relative_to(self._path).as_posix(): functools.partial(read_audio, path)
-            for path in files
+            path.relative_to(self._path).as_posix(): AudioFile(path) for path in files
         }
 
     def save(self, data: dict[str, tuple[np.ndarray, int]]) -> None:
