@@ -265,7 +265,7 @@ def test_calibration_windows_skip_held_out_fold(checkpoint):
     windows = select_calibration_windows(
         recordings, cache, folds, checkpoint, params, validation
     )
-    # Fold 1 holds the four "b" recordings: 3 windows each, the last padded.
+    # Fold 1 contains the four "b" recordings: 3 windows each, the last padded.
     assert windows.shape == (12, 160000)
     held_out = {name for name, fold in zip(folds.recording_id, folds.fold) if fold == 0}
     first_samples = {cache[name][0] for name in held_out}

@@ -24,9 +24,9 @@ from bird_pipeline.audio.decode import AudioDecodeError, check_samples
 
 logger = logging.getLogger(__name__)
 
-# scipy's resample_poly filter has 10 * max(up, down) taps on each side, in
-# upsampled samples; the margin adds headroom and is rounded up to whole `down`
-# steps so that block starts map to whole output samples.
+# scipy 1.x's resample_poly filter reaches 10 * max(up, down) upsampled samples
+# to each side. The margin adds headroom, rounded up to whole `down` steps so
+# that block starts map to whole output samples.
 FILTER_HALF_WIDTH = 10
 
 

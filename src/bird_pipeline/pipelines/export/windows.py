@@ -130,7 +130,7 @@ def select_validation_windows(
     The windows are those of the held-out fold, as the stages validate. With no
     held-out recordings (`validation.reference: true`, or an empty fold) the
     windows come from the training recordings instead, which overlap the
-    calibration windows. The report then says so, because such a score is
+    calibration windows. `source` records that, because such a score is
     optimistic.
 
     Returns:
