@@ -15,6 +15,7 @@ from bird_pipeline.inference import (
     decode_soundscape_windows,
     infer_logits,
 )
+from bird_pipeline.inference.profile import profile_openvino
 from bird_pipeline.inference.runtimes import load_runtime
 from bird_pipeline.inference.stream import stream_windows
 from bird_pipeline.models import build_classifier
@@ -267,3 +268,13 @@ def test_ensemble_without_export_raises(soundscape_files):
     soundscapes = {path.name: AudioFile(path) for path in soundscape_files}
     with pytest.raises(ValueError, match=r"no int8 IR exported for presets"):
         benchmark_ensemble({}, soundscapes, params)
+
+
+def test_profile_counts_frontend_time(ir_path):
+    windows = np.zeros((2, 160000), dtype=np.float32)
+    model = OpenVINOModelDataset(str(ir_path)).load()
+    profile = profile_openvino(model, windows, threads=1, precision_hint="f32", runs=1)
+    assert profile["total_ms"] > 0
+    assert 0 < profile["frontend_ms"] < profile["total_ms"]
+    assert "STFT" in profile["by_layer_type"]
+    assert sum(profile["by_exec_type"].values()) == pytest.approx(profile["total_ms"])
