@@ -27,7 +27,10 @@ from bird_pipeline.pipelines.benchmark.measure import (
     measure_streaming,
     run_isolated,
 )
-from bird_pipeline.pipelines.benchmark.nodes import benchmark_ensemble
+from bird_pipeline.pipelines.benchmark.nodes import (
+    benchmark_ensemble,
+    write_benchmark_report,
+)
 from bird_pipeline.pipelines.benchmark.projection import project_test_sets
 from bird_pipeline.pipelines.benchmark.report import check_targets, summarize_runtimes
 from bird_pipeline.training.checkpoint import make_checkpoint
@@ -278,3 +281,45 @@ def test_profile_counts_frontend_time(ir_path):
     assert 0 < profile["frontend_ms"] < profile["total_ms"]
     assert "STFT" in profile["by_layer_type"]
     assert sum(profile["by_exec_type"].values()) == pytest.approx(profile["total_ms"])
+
+
+def test_benchmark_report_and_plot():
+    results = [
+        {**_result("pytorch", 1, 8.0), "mel_seconds": 0.5},
+        _result("openvino_fp16", 1, 2.0),
+    ]
+    test_sets = {
+        "birdclef_2023": {"audio_minutes": 2000, "budget_minutes": 120, "source": "s"}
+    }
+    projection = {
+        "test_sets": test_sets,
+        "custom": {"audio_minutes": 10, "budget_minutes": 1},
+    }
+    ensemble = {
+        "presets": ["a", "b"],
+        "precision": "fp16",
+        "projections": project_test_sets(0.02, test_sets, projection["custom"]),
+    }
+    params = {
+        "precision_hint": "f32",
+        "projection": projection,
+        "targets": {
+            "fp16_over_pytorch": 2.0,
+            "int8_over_fp32": 1.5,
+            "ensemble_test_set": "birdclef_2023",
+            "ensemble_minutes": 60,
+        },
+    }
+    streaming = {"memory_ratio": 1.01}
+    report, figure = write_benchmark_report(
+        results, streaming, ensemble, "cnn_b0ns", params
+    )
+    assert [row["runtime"] for row in report["runtimes"]] == [
+        "pytorch",
+        "openvino_fp16",
+    ]
+    pytorch_2023 = report["runtimes"][0]["projections"]["birdclef_2023"]
+    assert pytorch_2023["projected_minutes"] == pytest.approx(9.0 / 200.0 * 2000)
+    assert not report["targets"]["openvino_int8_over_fp32"]["measured"]
+    assert report["targets"]["ensemble_projection"]["projected_minutes"] == 40.0
+    assert len(figure.axes) == 2
