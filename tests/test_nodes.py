@@ -22,7 +22,7 @@ from bird_pipeline.export import convert_openvino_model, prepare_for_export
 from bird_pipeline.models import build_classifier
 from bird_pipeline.models.presets import ModelPreset
 from bird_pipeline.pipelines.export.nodes import convert_openvino, select_parity_windows
-from bird_pipeline.pipelines.predict.nodes import predict_soundscapes
+from bird_pipeline.pipelines.predict.nodes import parse_presets, predict_soundscapes
 from bird_pipeline.pipelines.preprocess.nodes import (
     build_class_lists,
     decode_recordings,
@@ -370,6 +370,14 @@ def test_predict_class_count_mismatch_raises(exported_models, soundscapes):
             "test_cnn",
             PREDICT_PARAMS,
         )
+
+
+def test_parse_presets_forms():
+    assert parse_presets(["a", "b"], "m") == ["a", "b"]
+    assert parse_presets("a  b", "m") == ["a", "b"]
+    assert parse_presets([], "m") == ["m"]
+    assert parse_presets(None, "m") == ["m"]
+    assert parse_presets("", "") == []
 
 
 def test_predict_missing_preset_raises(exported_models, soundscapes):

@@ -32,7 +32,7 @@ from bird_pipeline.pipelines.benchmark.report import (
     plot_benchmark,
     summarize_runtimes,
 )
-from bird_pipeline.pipelines.predict.nodes import select_ensemble
+from bird_pipeline.pipelines.predict.nodes import parse_presets, select_ensemble
 
 logger = logging.getLogger(__name__)
 
@@ -244,9 +244,8 @@ def benchmark_ensemble(
         Per-member timings, the ensemble's real-time factor and its projections.
     """
     settings = params["ensemble"]
-    loaders = select_ensemble(
-        exported_models, list(settings["presets"]), str(settings["precision"])
-    )
+    presets = parse_presets(settings["presets"], model="")
+    loaders = select_ensemble(exported_models, presets, str(settings["precision"]))
     soundscapes = _soundscape_paths(test_soundscapes)
     members = []
     for preset, loader in loaders.items():

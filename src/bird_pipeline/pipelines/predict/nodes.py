@@ -42,6 +42,19 @@ def select_ensemble(
     return {name: exported_models[name][precision] for name in presets}
 
 
+def parse_presets(value: list[str] | str | None, model: str) -> list[str]:
+    """Return the ensemble's presets from a list or a space-separated string.
+
+    `kedro run --params` splits its argument on commas, so on the command line
+    a list is written as `predict.presets="cnn_b0ns sed_v2s"`. An empty value
+    means the `model` preset alone, or no preset when `model` is empty.
+    """
+    if isinstance(value, str):
+        value = value.split()
+    presets = [name for name in value or [] if name]
+    return presets or ([model] if model else [])
+
+
 def _compile_ensemble(
     loaders: dict[str, IRLoader], num_classes: int, params: dict
 ) -> list[Any]:
@@ -78,7 +91,8 @@ def predict_soundscapes(
         test_soundscapes: Audio files keyed by soundscape file name.
         train_classes: Class codes in the models' output order.
         model: The `model` preset, used when `params["presets"]` is empty.
-        params: `predict` parameters: `presets` (the ensemble), `precision`
+        params: `predict` parameters: `presets` (the ensemble, see
+            `parse_presets`), `precision`
             (`fp32`, `fp16` or `int8`), `threads`, `precision_hint`,
             `batch_size`, `sample_rate` (Hz) and `window_seconds`.
 
@@ -87,7 +101,7 @@ def predict_soundscapes(
         probability column per train class, in train-class order. A partial last
         window is zero-padded and kept.
     """
-    presets = list(params.get("presets") or [model])
+    presets = parse_presets(params.get("presets"), model)
     loaders = select_ensemble(exported_models, presets, str(params["precision"]))
     compiled_models = _compile_ensemble(loaders, len(train_classes), params)
     logger.info("Predicting with %s (%s IR)", presets, params["precision"])
