@@ -312,7 +312,7 @@ def test_benchmark_report_and_plot():
     }
     streaming = {"memory_ratio": 1.01}
     report, figure = write_benchmark_report(
-        results, streaming, ensemble, "cnn_b0ns", params
+        {"cases": results}, streaming, ensemble, "cnn_b0ns", params
     )
     assert [row["runtime"] for row in report["runtimes"]] == [
         "pytorch",

@@ -127,8 +127,8 @@ def _mel_seconds(case: RuntimeCase, batch_size: int) -> float:
 def measure_runtime(case: RuntimeCase) -> dict[str, Any]:
     """Time a runtime over the soundscapes and latency files at each batch size.
 
-    Every file is timed `repeats` times after `warmup_runs` passes over the first
-    soundscape; the fastest run counts.
+    Every file is timed `repeats` times after `warmup_runs` inference calls on
+    the first block of the first soundscape; the fastest run counts.
 
     Returns:
         `runtime`, `threads`, `rss_after_load_bytes`, `peak_rss_bytes` (over all
@@ -141,14 +141,13 @@ def measure_runtime(case: RuntimeCase) -> dict[str, Any]:
     rss_after_load = peak_rss_bytes()
     batches = []
     for batch_size in case.batch_sizes:
-        for _ in range(case.warmup_runs):
-            time_file(
-                run,
-                case.soundscapes[0],
-                batch_size,
-                case.sample_rate,
-                case.window_seconds,
+        warmup_block = next(
+            stream_windows(
+                case.soundscapes[0], case.sample_rate, case.window_seconds, batch_size
             )
+        )
+        for _ in range(case.warmup_runs):
+            run(warmup_block)
         files = [
             {"file": path.name, **_fastest(run, path, batch_size, case)}
             for path in case.soundscapes

@@ -96,7 +96,7 @@ def benchmark_runtimes(
     model_ir_int8: Any,
     test_soundscapes: dict[str, AudioFile],
     params: dict,
-) -> list[dict[str, Any]]:
+) -> dict[str, list[dict[str, Any]]]:
     """Time every runtime at every thread count and batch size on the same files.
 
     Each file is streamed (decoded in blocks, inferred in batches). Decoding and
@@ -104,7 +104,8 @@ def benchmark_runtimes(
     also timed alone in PyTorch.
 
     Returns:
-        One result per (runtime, threads), as `measure_runtime` returns it.
+        `{"cases": [...]}`, one result per (runtime, threads) as
+        `measure_runtime` returns it.
     """
     soundscapes = _soundscape_paths(test_soundscapes)
     sample_rate = int(params["sample_rate"])
@@ -153,7 +154,7 @@ def benchmark_runtimes(
                     result["peak_rss_bytes"] / 2**20,
                 )
                 results.append(result)
-    return results
+    return {"cases": results}
 
 
 def benchmark_streaming(
@@ -298,7 +299,7 @@ def benchmark_ensemble(
 
 
 def write_benchmark_report(
-    runtime_results: list[dict[str, Any]],
+    runtime_results: dict[str, list[dict[str, Any]]],
     streaming: dict[str, Any],
     ensemble: dict[str, Any],
     model: str,
@@ -311,7 +312,7 @@ def write_benchmark_report(
     """
     machine = describe_machine()
     cores = int(machine["logical_cores"])
-    rows = summarize_runtimes(runtime_results, cores)
+    rows = summarize_runtimes(runtime_results["cases"], cores)
     projection = params["projection"]
     for row in rows:
         row["projections"] = project_test_sets(
@@ -324,7 +325,7 @@ def write_benchmark_report(
         "ensemble": ensemble,
         "streaming": streaming,
         "targets": check_targets(rows, ensemble, cores, params["targets"]),
-        "details": runtime_results,
+        "details": runtime_results["cases"],
         "machine": machine,
     }
     logger.info("Benchmark targets: %s", report["targets"])
