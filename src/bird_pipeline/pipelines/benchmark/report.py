@@ -137,10 +137,12 @@ def plot_benchmark(rows: list[dict], ensemble: dict[str, Any], model: str) -> Fi
         range(len(names)), budgets, color="red", marker="_", s=600, label="budget"
     )
     projection_axis.set_xticks(range(len(names)), names, fontsize=8)
-    projection_axis.set(
-        title=f"ensemble {'+'.join(ensemble['presets'])} ({ensemble['precision']})",
-        ylabel="minutes",
+    projection_axis.set_title(
+        f"ensemble {' + '.join(ensemble['presets'])} ({ensemble['precision']})",
+        fontsize=8,
+        wrap=True,
     )
+    projection_axis.set_ylabel("minutes")
     projection_axis.legend()
     figure.tight_layout()
     return figure
