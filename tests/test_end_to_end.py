@@ -51,7 +51,17 @@ def project(tmp_path_factory, mini_data_dir):
         "dataset": "mini",
         "model": "cnn_b0ns",
         "training": {"batch_size": 8, "limit_train_batches": 2, "num_workers": 0},
-        "benchmark": {"repeats": 1},
+        # One thread count, batch size and latency file, and a 2-minute "long"
+        # streaming file keep the benchmark short; docs/benchmarks.md has the
+        # full run.
+        "benchmark": {
+            "repeats": 1,
+            "warmup_runs": 0,
+            "threads": [0],
+            "batch_sizes": [8],
+            "latency_seconds": [10],
+            "streaming": {"long_minutes": 2},
+        },
         **{stage: {"epochs": 1} for stage in STAGE_NAMES},
     }
     with pytest.MonkeyPatch.context() as patch:
@@ -115,31 +125,70 @@ def test_class_count_changes_at_train_ce(project, mini_data_dir):
 def test_exports_exist_and_pass_parity(project):
     root, catalog = project
     model_dir = root / "data/06_models/mini/cnn_b0ns"
-    for name in ("model.onnx", "model.xml", "model.bin"):
+    names = ["model.onnx"] + [
+        f"model_{precision}{suffix}"
+        for precision in ("fp32", "fp16", "int8")
+        for suffix in (".xml", ".bin")
+    ]
+    for name in names:
         assert (model_dir / name).stat().st_size > 0
     report = catalog.load("export_report")
     runtimes = {row["runtime"]: row for row in report["parity"]}
-    assert set(runtimes) == {"onnxruntime", "openvino"}
+    assert set(runtimes) == {"onnxruntime", "openvino_fp32", "openvino_fp16"}
     for row in runtimes.values():
         assert row["max_abs_prob_diff"] <= row["atol"]
+    assert runtimes["openvino_fp32"]["atol"] == 1e-4
+    int8 = report["int8"]
+    assert int8["cmap_drop"] <= int8["max_cmap_drop"] == 0.01
+    assert int8["validation_source"] == "held-out fold 0"
+    assert int8["calibration_windows"] > 0
 
 
 @pytest.mark.slow
 def test_benchmark_report_fields(project, mini_data_dir):
-    _, catalog = project
+    root, catalog = project
     report = catalog.load("benchmark_report")
     soundscapes = sorted(
         path.name for path in (mini_data_dir / "test_soundscapes").iterdir()
     )
-    assert sorted(row["file"] for row in report["files"]) == soundscapes
-    for row in report["files"]:
-        assert row["total_seconds"] > 0
+    rows = {row["runtime"]: row for row in report["runtimes"]}
+    assert set(rows) == {
+        "pytorch",
+        "onnxruntime",
+        "openvino_fp32",
+        "openvino_fp16",
+        "openvino_int8",
+    }
+    for result in report["details"]:
+        (batch,) = result["batches"]
+        assert sorted(row["file"] for row in batch["files"]) == soundscapes
+    for row in rows.values():
+        assert row["threads"] >= 1
         assert row["decode_seconds"] > 0
-    assert report["real_time_factor"] > 0
-    assert report["threads"] >= 1
+        assert row["inference_seconds"] > 0
+        assert row["mel_seconds_pytorch"] > 0
+        assert set(row["latency_seconds"]) == {"10s"}
+        assert row["peak_rss_mib"] >= row["rss_after_load_mib"] > 0
+        assert set(row["projections"]) == {
+            "birdclef_2023",
+            "birdclef_2024",
+            "birdclef_2025",
+            "custom",
+        }
+        assert row["projections"]["birdclef_2023"]["budget_minutes"] == 120
     assert report["precision_hint"] == "f32"
-    assert report["projection"]["budget_minutes"] == 60
-    assert report["projection"]["projected_minutes"] > 0
+    assert report["ensemble"]["presets"] == ["cnn_b0ns"]
+    assert report["ensemble"]["projections"]["birdclef_2025"]["budget_minutes"] == 90
+    streaming = report["streaming"]
+    assert streaming["long"]["windows"] == 24  # 2 minutes in 5 s windows
+    assert streaming["memory_ratio"] > 0
+    assert set(report["targets"]) == {
+        "openvino_fp16_over_pytorch",
+        "openvino_int8_over_fp32",
+        "ensemble_projection",
+    }
+    png = (root / "data/08_reporting/mini/cnn_b0ns/benchmark.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
 
 
 @pytest.mark.slow

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 from pathlib import Path
 
@@ -14,11 +13,20 @@ import soundfile as sf
 import torch
 import yaml
 
-from bird_pipeline.datasets import AudioCacheDataset, AudioFolderDataset, read_audio
-from bird_pipeline.pipelines.benchmark.nodes import benchmark_openvino
+from bird_pipeline.datasets import (
+    AudioCacheDataset,
+    AudioFile,
+    AudioFolderDataset,
+    ExportedModelsDataset,
+    IRLoader,
+    OpenVINOModelDataset,
+)
+from bird_pipeline.export import convert_openvino_model, prepare_for_export
+from bird_pipeline.models import build_classifier
+from bird_pipeline.models.presets import ModelPreset
 from bird_pipeline.pipelines.evaluate.nodes import evaluate_checkpoints
 from bird_pipeline.pipelines.export.nodes import convert_openvino, select_parity_windows
-from bird_pipeline.pipelines.predict.nodes import predict_soundscapes
+from bird_pipeline.pipelines.predict.nodes import parse_presets, predict_soundscapes
 from bird_pipeline.pipelines.preprocess.nodes import (
     decode_recordings,
     validate_metadata_node,
@@ -50,7 +58,7 @@ EXPORT_PARAMS = {
     "parity_windows": 4,
     "max_batch": 64,
     "precision_hint": "f32",
-    "parity_atol": {"onnxruntime": 1e-4, "openvino": 5e-3},
+    "parity_atol": {"onnxruntime": 1e-4, "openvino_fp32": 1e-4, "openvino_fp16": 5e-3},
 }
 BASE_TRAINING = yaml.safe_load(
     (PROJECT_ROOT / "conf" / "base" / "parameters_training.yml").read_text()
@@ -486,11 +494,14 @@ def test_validation_monitor_unknown_raises(cache, initial):
 
 
 @pytest.fixture
-def model_ir(cache, initial):
+def exported_models(tmp_path, cache, initial):
+    """The initial model's FP16 IR, stored as the export pipeline stores it."""
     audio_cache, recordings = cache
     windows = select_parity_windows(recordings, audio_cache, EXPORT_PARAMS)
     ov_model, _ = convert_openvino(initial, windows, EXPORT_PARAMS)
-    return ov_model
+    models = tmp_path / "models"
+    OpenVINOModelDataset(str(models / "test_cnn/model_fp16.xml")).save(ov_model)
+    return ExportedModelsDataset(str(models)).load()
 
 
 @pytest.fixture
@@ -499,13 +510,12 @@ def soundscapes(tmp_path):
     folder.mkdir()
     sf.write(folder / "site_a.ogg", tone(12.0, 2000), SAMPLE_RATE)  # 2 full + 1 partial
     sf.write(folder / "site_b.wav", tone(5.0, 500, 16000), 16000)  # exactly one window
-    return {
-        path.name: functools.partial(read_audio, path)
-        for path in sorted(folder.iterdir())
-    }
+    return {path.name: AudioFile(path) for path in sorted(folder.iterdir())}
 
 
 PREDICT_PARAMS = {
+    "presets": [],
+    "precision": "fp16",
     "sample_rate": SAMPLE_RATE,
     "window_seconds": 5.0,
     "threads": 1,
@@ -523,9 +533,9 @@ def test_parity_windows_one_per_recording(cache):
     assert windows[1, 3 * SAMPLE_RATE :].max() > 0.0
 
 
-def test_predict_row_ids_and_columns(model_ir, soundscapes):
+def test_predict_row_ids_and_columns(exported_models, soundscapes):
     submission = predict_soundscapes(
-        model_ir, soundscapes, ["aaa", "bbb"], PREDICT_PARAMS
+        exported_models, soundscapes, ["aaa", "bbb"], "test_cnn", PREDICT_PARAMS
     )
     assert list(submission.columns) == ["row_id", "aaa", "bbb"]
     assert submission["row_id"].tolist() == [
@@ -539,36 +549,62 @@ def test_predict_row_ids_and_columns(model_ir, soundscapes):
     assert ((probs >= 0) & (probs <= 1)).all()
 
 
-def test_predict_class_count_mismatch_raises(model_ir, soundscapes):
+def test_predict_class_count_mismatch_raises(exported_models, soundscapes):
     with pytest.raises(ValueError, match="predicts 2 classes"):
         predict_soundscapes(
-            model_ir, soundscapes, ["aaa", "bbb", "ccc"], PREDICT_PARAMS
+            exported_models,
+            soundscapes,
+            ["aaa", "bbb", "ccc"],
+            "test_cnn",
+            PREDICT_PARAMS,
         )
 
 
-def test_benchmark_report_projection(model_ir, soundscapes):
-    params = {
-        **PREDICT_PARAMS,
-        "warmup_runs": 1,
-        "repeats": 2,
-        "projected_audio_minutes": 100,
-        "budget_minutes": 60,
+def test_parse_presets_forms():
+    assert parse_presets(["a", "b"], "m") == ["a", "b"]
+    assert parse_presets("a  b", "m") == ["a", "b"]
+    assert parse_presets([], "m") == ["m"]
+    assert parse_presets(None, "m") == ["m"]
+    assert parse_presets("", "") == []
+
+
+def test_predict_missing_preset_raises(exported_models, soundscapes):
+    params = {**PREDICT_PARAMS, "presets": ["test_cnn", "cnn_b0ns"]}
+    with pytest.raises(ValueError, match=r"presets \['cnn_b0ns'\]"):
+        predict_soundscapes(
+            exported_models, soundscapes, ["aaa", "bbb"], "test_cnn", params
+        )
+
+
+def test_predict_ensemble_averages_members(
+    exported_models, soundscapes, initial, tmp_path
+):
+    # A second member with other weights: the ensemble is the mean of both.
+    members = {"first": exported_models["test_cnn"]}
+    torch.manual_seed(1)
+    other = build_classifier(ModelPreset(**initial["preset"]), num_classes=2)
+    other_ir = convert_openvino_model(prepare_for_export(other), torch.zeros(1, 160000))
+    other_path = tmp_path / "other/model_fp16.xml"
+    OpenVINOModelDataset(str(other_path)).save(other_ir)
+    members["second"] = {"fp16": IRLoader(other_path)}
+    single = {
+        name: predict_soundscapes(
+            members, soundscapes, ["aaa", "bbb"], name, PREDICT_PARAMS
+        )
+        for name in members
     }
-    report = benchmark_openvino(model_ir, soundscapes, params)
-    assert [row["file"] for row in report["files"]] == ["site_a.ogg", "site_b.wav"]
-    assert report["audio_seconds"] == 20.0
-    assert report["threads"] == 1
-    assert report["precision_hint"] == "f32"
-    expected = 100 * report["total_seconds"] / report["audio_seconds"]
-    assert report["projection"]["projected_minutes"] == pytest.approx(expected)
+    ensemble = predict_soundscapes(
+        members,
+        soundscapes,
+        ["aaa", "bbb"],
+        "first",
+        {**PREDICT_PARAMS, "presets": ["first", "second"]},
+    )
+    expected = (single["first"][["aaa", "bbb"]] + single["second"][["aaa", "bbb"]]) / 2
+    np.testing.assert_allclose(ensemble[["aaa", "bbb"]], expected, atol=1e-6)
 
 
-def test_benchmark_without_soundscapes_raises(model_ir):
-    with pytest.raises(ValueError, match="no test soundscapes"):
-        benchmark_openvino(model_ir, {}, {**PREDICT_PARAMS, "threads": 1})
-
-
-def test_predict_non_finite_names_window(model_ir, soundscapes, monkeypatch):
+def test_predict_non_finite_names_window(exported_models, soundscapes, monkeypatch):
     import bird_pipeline.pipelines.predict.nodes as predict_nodes
 
     def nan_logits(compiled, windows, batch_size):
@@ -577,5 +613,8 @@ def test_predict_non_finite_names_window(model_ir, soundscapes, monkeypatch):
         return logits
 
     monkeypatch.setattr(predict_nodes, "infer_logits", nan_logits)
-    with pytest.raises(FloatingPointError, match="window 'site_a_15', class 'bbb'"):
-        predict_soundscapes(model_ir, soundscapes, ["aaa", "bbb"], PREDICT_PARAMS)
+    # Windows stream in blocks of batch_size 2: the first NaN is window 2.
+    with pytest.raises(FloatingPointError, match="window 'site_a_10', class 'bbb'"):
+        predict_soundscapes(
+            exported_models, soundscapes, ["aaa", "bbb"], "test_cnn", PREDICT_PARAMS
+        )

@@ -13,7 +13,12 @@ from bird_pipeline.datasets.audio_folder import (
 )
 from bird_pipeline.datasets.checkpoint import TorchCheckpointDataset
 from bird_pipeline.datasets.figures import FigureDataset
-from bird_pipeline.datasets.models import OnnxModelDataset, OpenVINOModelDataset
+from bird_pipeline.datasets.models import (
+    ExportedModelsDataset,
+    IRLoader,
+    OnnxModelDataset,
+    OpenVINOModelDataset,
+)
 from bird_pipeline.datasets.reports import CSVTableDataset, JSONReportDataset
 
 __all__ = [
@@ -22,7 +27,9 @@ __all__ = [
     "AudioFile",
     "AudioFolderDataset",
     "CSVTableDataset",
+    "ExportedModelsDataset",
     "FigureDataset",
+    "IRLoader",
     "JSONReportDataset",
     "OnnxModelDataset",
     "OpenVINOModelDataset",

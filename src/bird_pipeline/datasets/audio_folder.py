@@ -25,7 +25,9 @@ AudioLoader = Callable[[], tuple[np.ndarray, int]]
 class AudioFile:
     """One recording on disk; calling it reads the whole file with `read_audio`.
 
-    Block-wise decoding (`bird_pipeline.audio.blocks`) opens `path` itself.
+    Unlike a closure it is picklable, and block-wise and streaming readers
+    (`bird_pipeline.audio.blocks`, `bird_pipeline.inference.stream`) open
+    `path` themselves instead of decoding the whole file.
     """
 
     path: Path

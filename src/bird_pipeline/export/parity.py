@@ -50,3 +50,43 @@ def check_parity(
         "max_abs_logit_diff": logit_diff,
         "atol": atol,
     }
+
+
+def check_metric_drop(
+    runtime: str, reference_score: float, runtime_score: float, max_drop: float
+) -> dict[str, float | str]:
+    """Compare a validation metric of a runtime with the reference model's.
+
+    Args:
+        runtime: Name for the report and the error, e.g. `openvino_int8`.
+        reference_score: Padded cmAP of the FP32 model on the validation windows.
+        runtime_score: Padded cmAP of the runtime on the same windows.
+        max_drop: Largest drop allowed (`reference_score - runtime_score`).
+
+    Returns:
+        `{"runtime", "reference_cmap", "cmap", "cmap_drop", "max_cmap_drop"}`.
+
+    Raises:
+        ParityError: A score is not finite, or the drop exceeds `max_drop`.
+    """
+    if not (np.isfinite(reference_score) and np.isfinite(runtime_score)):
+        raise ParityError(
+            f"{runtime} validation scores are not finite (reference "
+            f"{reference_score}, {runtime} {runtime_score}); check the validation "
+            f"windows and their labels"
+        )
+    drop = reference_score - runtime_score
+    if drop > max_drop:
+        raise ParityError(
+            f"{runtime} padded cmAP {runtime_score:.4f} is {drop:.4f} below the FP32 "
+            f"model's {reference_score:.4f}, more than the allowed "
+            f"{max_drop:.4f} (export.int8.max_cmap_drop); no file was written. "
+            f"Calibrate on more windows (export.int8.calibration_windows) or ship FP16"
+        )
+    return {
+        "runtime": runtime,
+        "reference_cmap": reference_score,
+        "cmap": runtime_score,
+        "cmap_drop": drop,
+        "max_cmap_drop": max_drop,
+    }

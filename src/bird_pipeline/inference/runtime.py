@@ -7,7 +7,12 @@ from typing import Any
 import numpy as np
 
 
-def compile_openvino(model: Any, threads: int, precision_hint: str) -> Any:
+def compile_openvino(
+    model: Any,
+    threads: int,
+    precision_hint: str,
+    extra_config: dict[str, Any] | None = None,
+) -> Any:
     """Compile an `openvino.Model` for the CPU.
 
     Args:
@@ -15,6 +20,7 @@ def compile_openvino(model: Any, threads: int, precision_hint: str) -> Any:
         threads: Inference threads; 0 lets OpenVINO use every core.
         precision_hint: `f32`, `f16` or `bf16`. Pinned because OpenVINO picks
             bf16 by itself on CPUs with AMX or AVX-512 BF16.
+        extra_config: More CPU plugin properties, e.g. `{"PERF_COUNT": True}`.
 
     Returns:
         The compiled model.
@@ -27,6 +33,7 @@ def compile_openvino(model: Any, threads: int, precision_hint: str) -> Any:
     }
     if threads > 0:
         config["INFERENCE_NUM_THREADS"] = threads
+    config.update(extra_config or {})
     return ov.Core().compile_model(model, "CPU", config)
 
 

@@ -1,120 +1,332 @@
-"""Nodes of the `benchmark` pipeline."""
+"""Nodes of the `benchmark` pipeline.
+
+Every case runs in a fresh worker process (see `measure`), on the same
+soundscapes and machine, so the runtimes compare like for like.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
+import tempfile
+from pathlib import Path
 from typing import Any
 
-import numpy as np
+import torch
 
-from bird_pipeline.inference import (
-    compile_openvino,
-    decode_soundscape_windows,
-    infer_logits,
-)
+from bird_pipeline.datasets import AudioFile, IRLoader
 from bird_pipeline.inference.machine import describe_machine
+from bird_pipeline.pipelines.benchmark.audio import (
+    decode_source_audio,
+    write_tiled_audio,
+)
+from bird_pipeline.pipelines.benchmark.measure import (
+    RuntimeCase,
+    StreamingCase,
+    measure_runtime,
+    measure_streaming,
+    run_isolated,
+)
+from bird_pipeline.pipelines.benchmark.projection import project_test_sets
+from bird_pipeline.pipelines.benchmark.report import (
+    check_targets,
+    plot_benchmark,
+    summarize_runtimes,
+)
+from bird_pipeline.pipelines.predict.nodes import parse_presets, select_ensemble
 
 logger = logging.getLogger(__name__)
 
 
-def _time_file(
-    compiled: Any,
-    loader: Callable[[], tuple[np.ndarray, int]],
-    params: dict,
-) -> dict[str, float]:
-    start = time.perf_counter()
-    windows = decode_soundscape_windows(
-        loader, params["sample_rate"], params["window_seconds"]
-    )
-    decoded = time.perf_counter()
-    infer_logits(compiled, windows, int(params["batch_size"]))
-    finished = time.perf_counter()
-    audio_seconds = len(windows) * params["window_seconds"]
-    return {
-        "windows": len(windows),
-        "audio_seconds": audio_seconds,
-        "decode_seconds": decoded - start,
-        "inference_seconds": finished - decoded,
-        "total_seconds": finished - start,
-    }
-
-
-def benchmark_openvino(
-    model_ir: Any, test_soundscapes: dict[str, Callable], params: dict
-) -> dict[str, Any]:
-    """Time decoding plus OpenVINO inference, mel included, per soundscape.
-
-    Args:
-        model_ir: The exported `openvino.Model`.
-        test_soundscapes: Loaders keyed by soundscape file name.
-        params: `benchmark` parameters: `threads`, `precision_hint`,
-            `batch_size`, `sample_rate`, `window_seconds`, `warmup_runs`,
-            `repeats`, `projected_audio_minutes` and `budget_minutes`.
-
-    Returns:
-        The report: per-file latency, totals, real-time factor, and the
-        projected time for `projected_audio_minutes` of audio against
-        `budget_minutes`.
-    """
+def _soundscape_paths(test_soundscapes: dict[str, AudioFile]) -> list[Path]:
     if not test_soundscapes:
         raise ValueError(
             "no test soundscapes to time; put audio files in test_soundscapes/ "
             "of the raw data folder"
         )
-    compiled = compile_openvino(
-        model_ir, int(params["threads"]), str(params["precision_hint"])
+    return [audio_file.path for audio_file in test_soundscapes.values()]
+
+
+def _write_artefacts(
+    folder: Path, checkpoint: dict, model_onnx: Any, irs: dict[str, Any]
+) -> dict[str, Path]:
+    """Write the models where worker processes can read them; returns runtime paths."""
+    import onnx
+    import openvino as ov
+
+    paths = {"pytorch": folder / "checkpoint.pt", "onnxruntime": folder / "model.onnx"}
+    torch.save(checkpoint, paths["pytorch"])
+    onnx.save(model_onnx, str(paths["onnxruntime"]))
+    for precision, ir in irs.items():
+        paths[f"openvino_{precision}"] = folder / f"model_{precision}.xml"
+        # The loaded model keeps its stored weight types, so no compression here.
+        ov.save_model(ir, str(paths[f"openvino_{precision}"]), compress_to_fp16=False)
+    return paths
+
+
+def _runtime_case(
+    runtime: str,
+    artefact: Path,
+    threads: int,
+    soundscapes: list[Path],
+    latency_files: dict[str, Path],
+    params: dict,
+    batch_sizes: list[int],
+) -> RuntimeCase:
+    return RuntimeCase(
+        runtime=runtime,
+        artefact=artefact,
+        threads=threads,
+        batch_sizes=batch_sizes,
+        soundscapes=soundscapes,
+        latency_files=latency_files,
+        sample_rate=int(params["sample_rate"]),
+        window_seconds=float(params["window_seconds"]),
+        warmup_runs=int(params["warmup_runs"]),
+        repeats=int(params["repeats"]),
+        precision_hint=str(params["precision_hint"]),
+        measure_mel=runtime == "pytorch",
     )
-    first = next(iter(test_soundscapes.values()))
-    for _ in range(int(params["warmup_runs"])):
-        _time_file(compiled, first, params)
 
-    files = []
-    for name, loader in test_soundscapes.items():
-        runs = [
-            _time_file(compiled, loader, params) for _ in range(int(params["repeats"]))
-        ]
-        best = min(runs, key=lambda run: run["total_seconds"])
-        files.append({"file": name, **best})
-        logger.info(
-            "Benchmark %s: %.3f s for %.0f s of audio",
-            name,
-            best["total_seconds"],
-            best["audio_seconds"],
-        )
 
-    audio_seconds = sum(row["audio_seconds"] for row in files)
-    total_seconds = sum(row["total_seconds"] for row in files)
-    real_time_factor = total_seconds / audio_seconds
-    projected_minutes = float(params["projected_audio_minutes"]) * real_time_factor
-    report = {
-        "runtime": "openvino",
-        "threads": int(params["threads"]) or describe_machine()["logical_cores"],
-        "precision_hint": compiled.get_property("INFERENCE_PRECISION_HINT").to_string(),
-        "batch_size": int(params["batch_size"]),
-        "repeats": int(params["repeats"]),
-        "files": files,
-        "audio_seconds": audio_seconds,
-        "decode_seconds": sum(row["decode_seconds"] for row in files),
-        "inference_seconds": sum(row["inference_seconds"] for row in files),
-        "total_seconds": total_seconds,
-        "real_time_factor": real_time_factor,
-        "speed_x_real_time": 1.0 / real_time_factor,
-        "projection": {
-            "audio_minutes": float(params["projected_audio_minutes"]),
-            "projected_minutes": projected_minutes,
-            "budget_minutes": float(params["budget_minutes"]),
-            "within_budget": projected_minutes <= float(params["budget_minutes"]),
-        },
-        "machine": describe_machine(),
+def benchmark_runtimes(
+    checkpoint: dict[str, Any],
+    model_onnx: Any,
+    model_ir_fp32: Any,
+    model_ir_fp16: Any,
+    model_ir_int8: Any,
+    test_soundscapes: dict[str, AudioFile],
+    params: dict,
+) -> dict[str, list[dict[str, Any]]]:
+    """Time every runtime at every thread count and batch size on the same files.
+
+    Each file is streamed (decoded in blocks, inferred in batches). Decoding and
+    inference are timed apart; the mel front end is inside every model and is
+    also timed alone in PyTorch.
+
+    Returns:
+        `{"cases": [...]}`, one result per (runtime, threads) as
+        `measure_runtime` returns it.
+    """
+    soundscapes = _soundscape_paths(test_soundscapes)
+    sample_rate = int(params["sample_rate"])
+    irs = {"fp32": model_ir_fp32, "fp16": model_ir_fp16, "int8": model_ir_int8}
+    results = []
+    with tempfile.TemporaryDirectory(prefix="benchmark-") as staging:
+        folder = Path(staging)
+        artefacts = _write_artefacts(folder, checkpoint, model_onnx, irs)
+        source = decode_source_audio(test_soundscapes, sample_rate)
+        latency_files = {
+            f"{seconds:g}s": write_tiled_audio(
+                source,
+                float(seconds),
+                folder / f"latency_{seconds:g}s",
+                sample_rate,
+                str(params["latency_format"]),
+            )
+            for seconds in params["latency_seconds"]
+        }
+        del source
+        for runtime in params["runtimes"]:
+            if runtime not in artefacts:
+                raise ValueError(
+                    f"unknown runtime {runtime!r} in benchmark.runtimes; choose from "
+                    f"{sorted(artefacts)}"
+                )
+            for threads in params["threads"]:
+                case = _runtime_case(
+                    runtime,
+                    artefacts[runtime],
+                    int(threads),
+                    soundscapes,
+                    latency_files,
+                    params,
+                    [int(size) for size in params["batch_sizes"]],
+                )
+                result = run_isolated(measure_runtime, case)
+                best = min(result["batches"], key=lambda row: row["total_seconds"])
+                logger.info(
+                    "Benchmark %s, %d threads: real-time factor %.4f at batch %d, "
+                    "peak memory %.0f MiB",
+                    runtime,
+                    int(threads),
+                    best["real_time_factor"],
+                    best["batch_size"],
+                    result["peak_rss_bytes"] / 2**20,
+                )
+                results.append(result)
+    return {"cases": results}
+
+
+def benchmark_streaming(
+    exported_models: dict[str, dict[str, IRLoader]],
+    test_soundscapes: dict[str, AudioFile],
+    model: str,
+    params: dict,
+) -> dict[str, Any]:
+    """Compare peak memory of a short and a long file streamed through one IR.
+
+    Both files are the test soundscapes repeated to length; each is streamed in
+    its own fresh process, keeping every window's logits.
+
+    Returns:
+        Both measurements, the ratio of their peaks and whether it stays within
+        `streaming.max_memory_ratio`.
+    """
+    settings = params["streaming"]
+    (ir_loader,) = select_ensemble(
+        exported_models, [model], str(settings["precision"])
+    ).values()
+    sample_rate = int(params["sample_rate"])
+    with tempfile.TemporaryDirectory(prefix="streaming-") as staging:
+        folder = Path(staging)
+        source = decode_source_audio(test_soundscapes, sample_rate)
+        files = {
+            label: write_tiled_audio(
+                source,
+                60.0 * float(settings[f"{label}_minutes"]),
+                folder / f"{label}",
+                sample_rate,
+                str(settings["audio_format"]),
+            )
+            for label in ("short", "long")
+        }
+        del source
+        measured = {
+            label: run_isolated(
+                measure_streaming,
+                StreamingCase(
+                    runtime=f"openvino_{settings['precision']}",
+                    ir_path=ir_loader.path,
+                    audio_path=path,
+                    threads=0,
+                    batch_size=int(settings["batch_size"]),
+                    sample_rate=sample_rate,
+                    window_seconds=float(params["window_seconds"]),
+                    precision_hint=str(params["precision_hint"]),
+                ),
+            )
+            for label, path in files.items()
+        }
+    ratio = measured["long"]["peak_rss_bytes"] / measured["short"]["peak_rss_bytes"]
+    within = ratio <= float(settings["max_memory_ratio"])
+    log = logger.info if within else logger.warning
+    log(
+        "Streaming peak memory: %.0f MiB for %.0f min, %.0f MiB for %.0f min "
+        "(ratio %.3f, limit %.2f)",
+        measured["short"]["peak_rss_bytes"] / 2**20,
+        settings["short_minutes"],
+        measured["long"]["peak_rss_bytes"] / 2**20,
+        settings["long_minutes"],
+        ratio,
+        settings["max_memory_ratio"],
+    )
+    return {
+        "precision": settings["precision"],
+        "short": measured["short"],
+        "long": measured["long"],
+        "memory_ratio": ratio,
+        "max_memory_ratio": float(settings["max_memory_ratio"]),
+        "within_limit": within,
     }
-    logger.info(
-        "OpenVINO runs %.1fx real time: %.0f min of audio project to %.1f min "
-        "(budget %.0f min)",
-        report["speed_x_real_time"],
-        params["projected_audio_minutes"],
-        projected_minutes,
-        params["budget_minutes"],
-    )
-    return report
+
+
+def benchmark_ensemble(
+    exported_models: dict[str, dict[str, IRLoader]],
+    test_soundscapes: dict[str, AudioFile],
+    params: dict,
+) -> dict[str, Any]:
+    """Time each ensemble member's IR on the soundscapes and project the ensemble.
+
+    The ensemble decodes each file once and runs every member on each block, so
+    its time is estimated as the members' mean decoding time plus the sum of
+    their inference times, all with every core.
+
+    Returns:
+        Per-member timings, the ensemble's real-time factor and its projections.
+    """
+    settings = params["ensemble"]
+    presets = parse_presets(settings["presets"], model="")
+    loaders = select_ensemble(exported_models, presets, str(settings["precision"]))
+    soundscapes = _soundscape_paths(test_soundscapes)
+    members = []
+    for preset, loader in loaders.items():
+        case = _runtime_case(
+            f"openvino_{settings['precision']}",
+            loader.path,
+            0,
+            soundscapes,
+            {},
+            params,
+            [int(settings["batch_size"])],
+        )
+        result = run_isolated(measure_runtime, case)
+        (timing,) = result["batches"]
+        members.append(
+            {
+                "preset": preset,
+                "decode_seconds": timing["decode_seconds"],
+                "inference_seconds": timing["inference_seconds"],
+                "real_time_factor": timing["real_time_factor"],
+                "peak_rss_bytes": result["peak_rss_bytes"],
+            }
+        )
+        logger.info(
+            "Ensemble member %s: %.3f s inference for %.0f s of audio",
+            preset,
+            timing["inference_seconds"],
+            timing["audio_seconds"],
+        )
+    audio_seconds = timing["audio_seconds"]
+    decode_seconds = sum(row["decode_seconds"] for row in members) / len(members)
+    inference_seconds = sum(row["inference_seconds"] for row in members)
+    real_time_factor = (decode_seconds + inference_seconds) / audio_seconds
+    return {
+        "presets": list(loaders),
+        "precision": settings["precision"],
+        "batch_size": int(settings["batch_size"]),
+        "threads": 0,
+        "members": members,
+        "audio_seconds": audio_seconds,
+        "decode_seconds": decode_seconds,
+        "inference_seconds": inference_seconds,
+        "real_time_factor": real_time_factor,
+        "projections": project_test_sets(
+            real_time_factor,
+            params["projection"]["test_sets"],
+            params["projection"]["custom"],
+        ),
+    }
+
+
+def write_benchmark_report(
+    runtime_results: dict[str, list[dict[str, Any]]],
+    streaming: dict[str, Any],
+    ensemble: dict[str, Any],
+    model: str,
+    params: dict,
+) -> tuple[dict[str, Any], Any]:
+    """Collect the runtime table, projections, streaming memory and targets.
+
+    Returns:
+        The JSON report and its PNG figure.
+    """
+    machine = describe_machine()
+    cores = int(machine["logical_cores"])
+    rows = summarize_runtimes(runtime_results["cases"], cores)
+    projection = params["projection"]
+    for row in rows:
+        row["projections"] = project_test_sets(
+            row["real_time_factor"], projection["test_sets"], projection["custom"]
+        )
+    report = {
+        "preset": model,
+        "precision_hint": params["precision_hint"],
+        "runtimes": rows,
+        "ensemble": ensemble,
+        "streaming": streaming,
+        "targets": check_targets(rows, ensemble, cores, params["targets"]),
+        "details": runtime_results["cases"],
+        "machine": machine,
+    }
+    logger.info("Benchmark targets: %s", report["targets"])
+    return report, plot_benchmark(rows, ensemble, model)

@@ -1,18 +1,60 @@
-"""The `benchmark` pipeline: `model_ir` and the soundscapes to a timing report."""
+"""The `benchmark` pipeline: every runtime, streaming memory and the ensemble."""
 
 from kedro.pipeline import Pipeline, node
 
-from bird_pipeline.pipelines.benchmark.nodes import benchmark_openvino
+from bird_pipeline.pipelines.benchmark.nodes import (
+    benchmark_ensemble,
+    benchmark_runtimes,
+    benchmark_streaming,
+    write_benchmark_report,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
             node(
-                benchmark_openvino,
-                inputs=["model_ir", "test_soundscapes", "params:benchmark"],
-                outputs="benchmark_report",
-                name="benchmark_openvino_node",
-            )
+                benchmark_runtimes,
+                inputs=[
+                    "finetune_checkpoint",
+                    "model_onnx",
+                    "model_ir_fp32",
+                    "model_ir_fp16",
+                    "model_ir_int8",
+                    "test_soundscapes",
+                    "params:benchmark",
+                ],
+                outputs="benchmark_runtimes",
+                name="benchmark_runtimes_node",
+            ),
+            node(
+                benchmark_streaming,
+                inputs=[
+                    "exported_models",
+                    "test_soundscapes",
+                    "params:model",
+                    "params:benchmark",
+                ],
+                outputs="benchmark_streaming",
+                name="benchmark_streaming_node",
+            ),
+            node(
+                benchmark_ensemble,
+                inputs=["exported_models", "test_soundscapes", "params:benchmark"],
+                outputs="benchmark_ensemble",
+                name="benchmark_ensemble_node",
+            ),
+            node(
+                write_benchmark_report,
+                inputs=[
+                    "benchmark_runtimes",
+                    "benchmark_streaming",
+                    "benchmark_ensemble",
+                    "params:model",
+                    "params:benchmark",
+                ],
+                outputs=["benchmark_report", "benchmark_plot"],
+                name="write_benchmark_report_node",
+            ),
         ]
     )

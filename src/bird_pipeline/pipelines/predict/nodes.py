@@ -3,67 +3,130 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from bird_pipeline.datasets import AudioFile, IRLoader
 from bird_pipeline.evaluation import check_finite_probs
-from bird_pipeline.inference import (
-    compile_openvino,
-    decode_soundscape_windows,
-    infer_logits,
-    sigmoid,
-)
+from bird_pipeline.inference import compile_openvino, infer_logits, sigmoid
+from bird_pipeline.inference.stream import stream_windows
 
 logger = logging.getLogger(__name__)
 
 
+def select_ensemble(
+    exported_models: dict[str, dict[str, IRLoader]],
+    presets: list[str],
+    precision: str,
+) -> dict[str, IRLoader]:
+    """Pick each preset's IR of one precision.
+
+    Raises:
+        ValueError: The list is empty, or a preset has no exported IR of that
+            precision.
+    """
+    if not presets:
+        raise ValueError("the ensemble lists no presets; name at least one preset")
+    missing = [
+        name for name in presets if precision not in exported_models.get(name, {})
+    ]
+    if missing:
+        raise ValueError(
+            f"no {precision} IR exported for presets {missing} (found: "
+            f"{ {name: sorted(irs) for name, irs in exported_models.items()} }); run "
+            f"`kedro run --pipelines export --params model=<preset>` for each"
+        )
+    return {name: exported_models[name][precision] for name in presets}
+
+
+def parse_presets(value: list[str] | str | None, model: str) -> list[str]:
+    """Return the ensemble's presets from a list or a space-separated string.
+
+    `kedro run --params` splits its argument on commas, so on the command line
+    a list is written as `predict.presets="cnn_b0ns sed_v2s"`. An empty value
+    means the `model` preset alone, or no preset when `model` is empty.
+    """
+    if isinstance(value, str):
+        value = value.split()
+    presets = [name for name in value or [] if name]
+    return presets or ([model] if model else [])
+
+
+def _compile_ensemble(
+    loaders: dict[str, IRLoader], num_classes: int, params: dict
+) -> list[Any]:
+    compiled_models = []
+    for name, loader in loaders.items():
+        compiled = compile_openvino(
+            loader(), int(params["threads"]), str(params["precision_hint"])
+        )
+        num_outputs = compiled.output(0).get_partial_shape()[1].get_length()
+        if num_outputs != num_classes:
+            raise ValueError(
+                f"preset {name} predicts {num_outputs} classes but train_classes "
+                f"lists {num_classes}; export the checkpoint trained on these classes"
+            )
+        compiled_models.append(compiled)
+    return compiled_models
+
+
 def predict_soundscapes(
-    model_ir: Any,
-    test_soundscapes: dict[str, Callable],
+    exported_models: dict[str, dict[str, IRLoader]],
+    test_soundscapes: dict[str, AudioFile],
     train_classes: list[str],
+    model: str,
     params: dict,
 ) -> pd.DataFrame:
-    """Predict every 5 s window of every soundscape.
+    """Predict every 5 s window of every soundscape with one preset or an ensemble.
+
+    Each soundscape is streamed in blocks of `batch_size` windows, so a long
+    file never sits in memory whole. An ensemble averages the sigmoid
+    probabilities of its presets.
 
     Args:
-        model_ir: The exported `openvino.Model`.
-        test_soundscapes: Loaders keyed by soundscape file name.
-        train_classes: Class codes in the model's output order.
-        params: `predict` parameters: `threads`, `precision_hint`, `batch_size`,
-            `sample_rate` (Hz) and `window_seconds`.
+        exported_models: `{preset: {precision: IRLoader}}`.
+        test_soundscapes: Audio files keyed by soundscape file name.
+        train_classes: Class codes in the models' output order.
+        model: The `model` preset, used when `params["presets"]` is empty.
+        params: `predict` parameters: `presets` (the ensemble, see
+            `parse_presets`), `precision`
+            (`fp32`, `fp16` or `int8`), `threads`, `precision_hint`,
+            `batch_size`, `sample_rate` (Hz) and `window_seconds`.
 
     Returns:
         The submission: `row_id` = `<soundscape>_<end_second>` and one
         probability column per train class, in train-class order. A partial last
         window is zero-padded and kept.
     """
-    compiled = compile_openvino(
-        model_ir, int(params["threads"]), str(params["precision_hint"])
-    )
-    num_outputs = compiled.output(0).get_partial_shape()[1].get_length()
-    if num_outputs != len(train_classes):
-        raise ValueError(
-            f"the model predicts {num_outputs} classes but train_classes lists "
-            f"{len(train_classes)}; export the checkpoint trained on these classes"
-        )
+    presets = parse_presets(params.get("presets"), model)
+    loaders = select_ensemble(exported_models, presets, str(params["precision"]))
+    compiled_models = _compile_ensemble(loaders, len(train_classes), params)
+    logger.info("Predicting with %s (%s IR)", presets, params["precision"])
     window_seconds = float(params["window_seconds"])
+    batch_size = int(params["batch_size"])
     tables = []
-    for name, loader in test_soundscapes.items():
+    for name, audio_file in test_soundscapes.items():
         soundscape_id = PurePosixPath(name).stem
-        windows = decode_soundscape_windows(
-            loader, params["sample_rate"], window_seconds
-        )
-        probs = sigmoid(infer_logits(compiled, windows, int(params["batch_size"])))
-        ends = [round((index + 1) * window_seconds) for index in range(len(windows))]
+        blocks = []
+        for windows in stream_windows(
+            audio_file.path, int(params["sample_rate"]), window_seconds, batch_size
+        ):
+            member_probs = [
+                sigmoid(infer_logits(compiled, windows, batch_size))
+                for compiled in compiled_models
+            ]
+            blocks.append(np.mean(member_probs, axis=0, dtype=np.float32))
+        probs = np.concatenate(blocks)
+        ends = [round((index + 1) * window_seconds) for index in range(len(probs))]
         row_ids = [f"{soundscape_id}_{end}" for end in ends]
         check_finite_probs(probs, row_ids, train_classes)
         table = pd.DataFrame(probs, columns=train_classes)
         table.insert(0, "row_id", row_ids)
         tables.append(table)
-        logger.info("Predicted %d windows of %s", len(windows), soundscape_id)
+        logger.info("Predicted %d windows of %s", len(probs), soundscape_id)
     if not tables:
         logger.warning("No test soundscapes found; the submission has no rows")
         return pd.DataFrame(columns=["row_id", *train_classes])

@@ -1,4 +1,4 @@
-"""The `predict` pipeline: `model_ir` and the soundscapes to `submission`."""
+"""The `predict` pipeline: exported IR and the soundscapes to `submission`."""
 
 from kedro.pipeline import Pipeline, node
 
@@ -11,9 +11,10 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 predict_soundscapes,
                 inputs=[
-                    "model_ir",
+                    "exported_models",
                     "test_soundscapes",
                     "train_classes",
+                    "params:model",
                     "params:predict",
                 ],
                 outputs="submission",

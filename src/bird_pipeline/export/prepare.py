@@ -1,0 +1,35 @@
+"""Put a classifier into the deterministic form that every export starts from."""
+
+from __future__ import annotations
+
+import logging
+
+from timm.layers import DropPath
+from torch import nn
+
+from bird_pipeline.models.classifier import BirdClassifier
+
+logger = logging.getLogger(__name__)
+
+STOCHASTIC_LAYERS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout, DropPath)
+
+
+def prepare_for_export(model: BirdClassifier) -> BirdClassifier:
+    """Switch to eval mode and replace dropout and drop-path modules with identities.
+
+    In eval mode those modules already pass inputs through; removing them also
+    keeps them out of the traced graphs. The SED head's functional dropout
+    follows `self.training`, so eval mode turns it off as well.
+
+    Returns:
+        The same model, changed in place.
+    """
+    model.eval()
+    replaced = 0
+    for parent in model.modules():
+        for name, child in list(parent.named_children()):
+            if isinstance(child, STOCHASTIC_LAYERS):
+                setattr(parent, name, nn.Identity())
+                replaced += 1
+    logger.info("Replaced %d dropout and drop-path modules with identities", replaced)
+    return model
