@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from tqdm import tqdm
 
 from bird_pipeline.datasets import AudioFile, IRLoader
 from bird_pipeline.inference.machine import describe_machine
@@ -126,7 +127,7 @@ def benchmark_runtimes(
             for seconds in params["latency_seconds"]
         }
         del source
-        for runtime in params["runtimes"]:
+        for runtime in tqdm(params["runtimes"], desc="Benchmark", unit="runtime"):
             if runtime not in artefacts:
                 raise ValueError(
                     f"unknown runtime {runtime!r} in benchmark.runtimes; choose from "
