@@ -12,6 +12,10 @@ import pytest
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# kedro-mlflow keeps its run, tracking URI and experiment in process-wide state,
+# which leaks between the many Kedro sessions of one test process. Its hooks are
+# off in tests; tests of the MLflow logging open their own runs.
+os.environ["BIRD_PIPELINE_MLFLOW"] = "0"
 
 from bird_pipeline.models.presets import ModelPreset  # noqa: E402
 
@@ -66,3 +70,13 @@ def small_preset() -> ModelPreset:
         drop_path_rate=0.0,
         shift_seconds=0.0,
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_mlflow_run_left_open():
+    """End any MLflow run a test left open, so the next test starts clean."""
+    yield
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()

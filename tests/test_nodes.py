@@ -26,7 +26,11 @@ from bird_pipeline.models import build_classifier
 from bird_pipeline.models.presets import ModelPreset
 from bird_pipeline.pipelines.evaluate.nodes import evaluate_checkpoints
 from bird_pipeline.pipelines.export.nodes import convert_openvino, select_parity_windows
-from bird_pipeline.pipelines.predict.nodes import parse_presets, predict_soundscapes
+from bird_pipeline.pipelines.predict.nodes import (
+    confirm_export,
+    parse_presets,
+    predict_soundscapes,
+)
 from bird_pipeline.pipelines.preprocess.nodes import (
     decode_recordings,
     validate_metadata_node,
@@ -618,3 +622,10 @@ def test_predict_non_finite_names_window(exported_models, soundscapes, monkeypat
         predict_soundscapes(
             exported_models, soundscapes, ["aaa", "bbb"], "test_cnn", PREDICT_PARAMS
         )
+
+
+def test_confirm_export_checks_preset():
+    models = {"cnn_b0ns": {}}
+    assert confirm_export({"preset": "cnn_b0ns"}, models, "cnn_b0ns") is models
+    with pytest.raises(ValueError, match="--pipelines export --params model=sed_v2s"):
+        confirm_export({"preset": "cnn_b0ns"}, models, "sed_v2s")

@@ -17,6 +17,27 @@ from bird_pipeline.inference.stream import stream_windows
 logger = logging.getLogger(__name__)
 
 
+def confirm_export(
+    export_report: dict[str, Any],
+    exported_models: dict[str, dict[str, IRLoader]],
+    model: str,
+) -> dict[str, dict[str, IRLoader]]:
+    """Pass the exported IRs on once the `model` preset's export report exists.
+
+    The export writes its report only after every parity and INT8 gate passed,
+    so this also ties `submission` to `finetune_checkpoint` in the lineage.
+
+    Raises:
+        ValueError: The report belongs to another preset.
+    """
+    if export_report.get("preset") != model:
+        raise ValueError(
+            f"export_report is for preset {export_report.get('preset')!r}, not "
+            f"{model!r}; run `kedro run --pipelines export --params model={model}`"
+        )
+    return exported_models
+
+
 def select_ensemble(
     exported_models: dict[str, dict[str, IRLoader]],
     presets: list[str],
