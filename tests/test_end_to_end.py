@@ -51,6 +51,10 @@ def project(tmp_path_factory, mini_data_dir):
         "dataset": "mini",
         "model": "cnn_b0ns",
         "training": {"batch_size": 8, "limit_train_batches": 2, "num_workers": 0},
+        # One epoch from random weights leaves the scores near chance, where a
+        # small INT8 rounding moves the padded cmAP by about 0.01 either way
+        # (0.0125 measured once). The 0.01 gate itself is tested in test_export.
+        "export": {"int8": {"max_cmap_drop": 0.1}},
         # One thread count, batch size and latency file, and a 2-minute "long"
         # streaming file keep the benchmark short; docs/benchmarks.md has the
         # full run.
