@@ -37,7 +37,7 @@ def stage_config(**overrides) -> StageConfig:
 def crop_starts(seed: int, small_preset, epochs: int = 2) -> list[list[list[int]]]:
     """Return the crop start of every clip, per epoch and per worker.
 
-    The only recording is a ramp (sample i holds the value i), so a clip's first
+    The only recording is a ramp (sample i contains the value i), so a clip's first
     sample is its start offset.
     """
     recordings = pd.DataFrame(

@@ -18,6 +18,8 @@ import scipy.signal
 import torch
 import torchaudio.functional
 
+from bird_pipeline.params import check_keys
+
 _RMS_FLOOR = 1e-8  # keeps the SNR arithmetic finite on silent clips
 
 
@@ -59,14 +61,7 @@ class AugmentConfig:
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> AugmentConfig:
         """Build the config from the `augment` block; ranges come as two-item lists."""
-        expected = {field.name for field in fields(cls)}
-        missing = sorted(expected - set(params))
-        unknown = sorted(set(params) - expected)
-        if missing or unknown:
-            raise ValueError(
-                f"training.augment: missing keys {missing}, unknown keys {unknown}; "
-                f"see conf/base/parameters_training.yml for the full block"
-            )
+        check_keys(cls, params, "training.augment")
         values = {
             key: tuple(value) if isinstance(value, list) else value
             for key, value in params.items()

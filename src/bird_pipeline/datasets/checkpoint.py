@@ -55,7 +55,7 @@ class TorchCheckpointDataset(AbstractVersionedDataset[dict, dict]):
         atomic_write(path, lambda temporary: torch.save(data, temporary))
 
     def _exists(self) -> bool:
-        # `kedro run --only-missing-outputs` asks this to skip finished stages.
+        # `kedro run --only-missing-outputs` calls this to skip finished stages.
         try:
             load_path = self._get_load_path()
         except DatasetError:  # includes VersionNotFoundError: no version yet

@@ -2,7 +2,7 @@
 
 A focal recording carries its labels for its whole length, but the bird may be
 silent in parts of it. The `pseudo_label` pipeline predicts every 5 s window
-of every training recording with a trained model; a training crop then looks
+of every training recording with a trained model. A training crop then looks
 up the windows it covers and keeps its labels where the model heard the bird.
 
 Two modes, for the classes a recording is labelled with (targets above 0):
@@ -57,13 +57,13 @@ class PseudoLabels:
         covered = windows[first:last]
         if not len(covered):
             return targets
-        heard = covered.max(axis=0)  # (classes,)
+        peak_probs = covered.max(axis=0)  # (classes,)
         if self.mode == "factor":
             with np.errstate(divide="ignore", invalid="ignore"):
-                factor = heard / self.thresholds
+                factor = peak_probs / self.thresholds
             factor = np.where(np.isfinite(factor), factor, 1.0)
         else:
-            factor = heard
+            factor = peak_probs
         factor = np.clip(factor, self.min_factor, 1.0)
         factor = np.where(self.known & (targets > 0), factor, 1.0)
         return (targets * factor).astype(np.float32)

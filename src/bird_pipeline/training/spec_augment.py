@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from bird_pipeline.params import check_keys
+
 
 @dataclass(frozen=True)
 class SpecAugmentConfig:
@@ -53,14 +55,7 @@ class SpecAugmentConfig:
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> SpecAugmentConfig:
         """Build the config from the `spec_augment` block, naming bad keys."""
-        expected = {field.name for field in fields(cls)}
-        missing = sorted(expected - set(params))
-        unknown = sorted(set(params) - expected)
-        if missing or unknown:
-            raise ValueError(
-                f"training.spec_augment: missing keys {missing}, unknown keys "
-                f"{unknown}; see conf/base/parameters_training.yml"
-            )
+        check_keys(cls, params, "training.spec_augment")
         return cls(**params)
 
 
@@ -104,7 +99,7 @@ def freq_ramp(mel: torch.Tensor, prob: float, min_gain: float) -> torch.Tensor:
     """Attenuate the upper mel bins of a random subset of parts.
 
     For a chosen part, a start bin and a floor gain in [`min_gain`, 1] are
-    drawn; the gain is 1 up to the start bin and falls linearly to the floor at
+    drawn. The gain is 1 up to the start bin and falls linearly to the floor at
     the top bin.
     """
     if prob <= 0:

@@ -88,7 +88,7 @@ def evaluate_checkpoints(
 
     The held-out fold is `validation.fold` even when `validation.reference` is
     on. The reference trains on every recording, so its held-out scores are
-    then scores on training data; the report flags this, and the soundscape
+    then scores on training data, which the report flags. The soundscape
     scores stay a fair comparison because soundscapes are never trained on.
     """
     validation = ValidationConfig(**validation_params)
