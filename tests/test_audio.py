@@ -163,3 +163,33 @@ def test_frontend_matches_torchaudio(noise_waveforms):
 def test_frontend_rejects_f_max_above_nyquist():
     with pytest.raises(ValueError, match="f_max=20000"):
         make_frontend(f_max=20000.0)
+
+
+def test_framed_dft_matches_stft(noise_waveforms):
+    frontend = make_frontend(use_deltas=True, num_samples=5 * SAMPLE_RATE)
+    waveform = torch.from_numpy(noise_waveforms)
+    expected = frontend(waveform)
+    frontend.use_framed_dft = True
+    framed = frontend(waveform)
+    # The same powers, summed in another order before the log: 1e-5 of [0, 1].
+    torch.testing.assert_close(framed, expected, atol=1e-5, rtol=0)
+
+
+def test_framed_dft_silence_stays_finite():
+    frontend = make_frontend(num_samples=5 * SAMPLE_RATE)
+    frontend.use_framed_dft = True
+    assert torch.isfinite(frontend(torch.zeros(2, 5 * SAMPLE_RATE))).all()
+
+
+def test_framed_dft_rejects_other_lengths():
+    frontend = make_frontend(num_samples=5 * SAMPLE_RATE)
+    frontend.use_framed_dft = True
+    with pytest.raises(ValueError, match="num_samples=32000"):
+        frontend(torch.zeros(1, SAMPLE_RATE))
+
+
+def test_framed_dft_needs_num_samples():
+    frontend = make_frontend()
+    frontend.use_framed_dft = True
+    with pytest.raises(ValueError, match="built for None samples"):
+        frontend(torch.zeros(1, SAMPLE_RATE))

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +27,10 @@ from bird_pipeline.datasets import (
     IRLoader,
     OpenVINOModelDataset,
 )
+from bird_pipeline.audio.windows import split_shifted_windows
 from bird_pipeline.export import convert_openvino_model, prepare_for_export
+from bird_pipeline.inference import compile_openvino, infer_logits, sigmoid
+from bird_pipeline.inference.stream import stream_windows
 from bird_pipeline.models import build_classifier
 from bird_pipeline.models.presets import ModelPreset
 from bird_pipeline.pipelines.evaluate.nodes import evaluate_checkpoints
@@ -45,6 +54,7 @@ from bird_pipeline.pipelines.stage.nodes import (
 from bird_pipeline.training.config import StageConfig
 from bird_pipeline.training.module import StageModule
 from bird_pipeline.training.resume import resume_path
+from tests.conftest import PROJECT_ROOT
 
 SAMPLE_RATE = 32000
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -372,6 +382,56 @@ def test_interrupted_stage_resumes_to_same_weights(
         torch.testing.assert_close(resumed["state_dict"][key], tensor, msg=key)
 
 
+def test_killed_stage_resumes_to_same_weights(cache, initial, tmp_path, caplog):
+    # A real SIGKILL in the second batch of the second epoch: nothing of the
+    # stage's own cleanup runs, only what was on disk before the kill counts.
+    _, recordings = cache
+    folds = pd.DataFrame(
+        {"recording_id": recordings["recording_id"], "fold": [0, 1, 1]}
+    )
+    validation = {**VALIDATION, "reference": False}
+    stage = {"name": "train_bce", "loss": "bce", "epochs": 3, "lr": 1e-3, "seed": 1}
+    training = {**TRAINING, "batch_size": 1, "limit_train_batches": 1.0}
+    resume_dir = tmp_path / "killed"
+    args = [initial, cache, ["aaa", "bbb"], stage, validation, folds]
+    args_path = tmp_path / "stage_args.pkl"
+    with args_path.open("wb") as handle:
+        pickle.dump([*args, {**training, "resume_dir": str(resume_dir)}], handle)
+    marker = tmp_path / "mid_epoch"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), *sys.path])}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.stage_driver", str(args_path), str(marker)],
+        cwd=PROJECT_ROOT,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists():
+            assert process.poll() is None, "the stage process ended before the kill"
+            assert time.monotonic() < deadline, "the stage never reached epoch 1"
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    (resume_file,) = resume_dir.glob("train_bce-*.ckpt")
+    assert torch.load(resume_file, weights_only=False)["epoch"] == 0
+
+    uninterrupted, report = run_stage(
+        *args, {**training, "resume_dir": str(tmp_path / "uninterrupted")}
+    )
+    with caplog.at_level(logging.INFO, logger="bird_pipeline.training.resume"):
+        resumed, resumed_report = run_stage(
+            *args, {**training, "resume_dir": str(resume_dir)}
+        )
+    assert "after epoch 0" in caplog.text  # resumed, not started afresh
+    assert list(resume_dir.glob("train_bce-*.ckpt")) == []
+    assert [row["epoch"] for row in resumed_report["epochs"]] == [0, 1, 2]
+    assert resumed_report["best_epoch"] == report["best_epoch"]
+    for key, tensor in uninterrupted["state_dict"].items():
+        torch.testing.assert_close(resumed["state_dict"][key], tensor, msg=key)
+
+
 def test_train_stage_with_pseudo_labels(cache, initial):
     audio_cache, recordings = cache
     rows = []
@@ -528,6 +588,13 @@ PREDICT_PARAMS = {
 }
 
 
+@pytest.fixture
+def presets_table(initial):
+    """Every preset name the predict tests use, with the initial model's settings."""
+    entry = {key: value for key, value in initial["preset"].items() if key != "name"}
+    return {name: entry for name in ("test_cnn", "first", "second", "cnn_b0ns")}
+
+
 def test_parity_windows_one_per_recording(cache):
     audio_cache, recordings = cache
     windows = select_parity_windows(recordings, audio_cache, EXPORT_PARAMS)
@@ -537,9 +604,14 @@ def test_parity_windows_one_per_recording(cache):
     assert windows[1, 3 * SAMPLE_RATE :].max() > 0.0
 
 
-def test_predict_row_ids_and_columns(exported_models, soundscapes):
+def test_predict_row_ids_and_columns(exported_models, soundscapes, presets_table):
     submission = predict_soundscapes(
-        exported_models, soundscapes, ["aaa", "bbb"], "test_cnn", PREDICT_PARAMS
+        exported_models,
+        soundscapes,
+        ["aaa", "bbb"],
+        "test_cnn",
+        presets_table,
+        PREDICT_PARAMS,
     )
     assert list(submission.columns) == ["row_id", "aaa", "bbb"]
     assert submission["row_id"].tolist() == [
@@ -553,13 +625,16 @@ def test_predict_row_ids_and_columns(exported_models, soundscapes):
     assert ((probs >= 0) & (probs <= 1)).all()
 
 
-def test_predict_class_count_mismatch_raises(exported_models, soundscapes):
+def test_predict_class_count_mismatch_raises(
+    exported_models, soundscapes, presets_table
+):
     with pytest.raises(ValueError, match="predicts 2 classes"):
         predict_soundscapes(
             exported_models,
             soundscapes,
             ["aaa", "bbb", "ccc"],
             "test_cnn",
+            presets_table,
             PREDICT_PARAMS,
         )
 
@@ -572,16 +647,21 @@ def test_parse_presets_forms():
     assert parse_presets("", "") == []
 
 
-def test_predict_missing_preset_raises(exported_models, soundscapes):
+def test_predict_missing_preset_raises(exported_models, soundscapes, presets_table):
     params = {**PREDICT_PARAMS, "presets": ["test_cnn", "cnn_b0ns"]}
     with pytest.raises(ValueError, match=r"presets \['cnn_b0ns'\]"):
         predict_soundscapes(
-            exported_models, soundscapes, ["aaa", "bbb"], "test_cnn", params
+            exported_models,
+            soundscapes,
+            ["aaa", "bbb"],
+            "test_cnn",
+            presets_table,
+            params,
         )
 
 
 def test_predict_ensemble_averages_members(
-    exported_models, soundscapes, initial, tmp_path
+    exported_models, soundscapes, initial, tmp_path, presets_table
 ):
     # A second member with other weights: the ensemble is the mean of both.
     members = {"first": exported_models["test_cnn"]}
@@ -593,7 +673,7 @@ def test_predict_ensemble_averages_members(
     members["second"] = {"fp16": IRLoader(other_path)}
     single = {
         name: predict_soundscapes(
-            members, soundscapes, ["aaa", "bbb"], name, PREDICT_PARAMS
+            members, soundscapes, ["aaa", "bbb"], name, presets_table, PREDICT_PARAMS
         )
         for name in members
     }
@@ -602,13 +682,16 @@ def test_predict_ensemble_averages_members(
         soundscapes,
         ["aaa", "bbb"],
         "first",
+        presets_table,
         {**PREDICT_PARAMS, "presets": ["first", "second"]},
     )
     expected = (single["first"][["aaa", "bbb"]] + single["second"][["aaa", "bbb"]]) / 2
     np.testing.assert_allclose(ensemble[["aaa", "bbb"]], expected, atol=1e-6)
 
 
-def test_predict_non_finite_names_window(exported_models, soundscapes, monkeypatch):
+def test_predict_non_finite_names_window(
+    exported_models, soundscapes, presets_table, monkeypatch
+):
     import bird_pipeline.pipelines.predict.nodes as predict_nodes
 
     def nan_logits(compiled, windows, batch_size):
@@ -620,7 +703,61 @@ def test_predict_non_finite_names_window(exported_models, soundscapes, monkeypat
     # Windows stream in blocks of batch_size 2: the first NaN is window 2.
     with pytest.raises(FloatingPointError, match="window 'site_a_10', class 'bbb'"):
         predict_soundscapes(
-            exported_models, soundscapes, ["aaa", "bbb"], "test_cnn", PREDICT_PARAMS
+            exported_models,
+            soundscapes,
+            ["aaa", "bbb"],
+            "test_cnn",
+            presets_table,
+            PREDICT_PARAMS,
+        )
+
+
+def test_predict_shift_averages_whole_soundscape(
+    exported_models, soundscapes, presets_table
+):
+    # A 1 s shift: each window is also read 1 s earlier and later, across the
+    # block boundaries of batch_size 2, with zeros outside the recording.
+    shifted_table = {"test_cnn": {**presets_table["test_cnn"], "shift_seconds": 1.0}}
+    submission = predict_soundscapes(
+        exported_models,
+        soundscapes,
+        ["aaa", "bbb"],
+        "test_cnn",
+        shifted_table,
+        PREDICT_PARAMS,
+    )
+    compiled = compile_openvino(exported_models["test_cnn"]["fp16"](), 1, "f32")
+    waveform = np.concatenate(
+        list(stream_windows(soundscapes["site_a.ogg"].path, SAMPLE_RATE, 5.0, 8))
+    ).reshape(-1)
+    shifted = split_shifted_windows(waveform, 5 * SAMPLE_RATE, SAMPLE_RATE)
+    logits = infer_logits(compiled, shifted.reshape(-1, 5 * SAMPLE_RATE), 2)
+    expected = sigmoid(logits).reshape(3, 3, 2).mean(axis=1)
+    site_a = submission[submission["row_id"].str.startswith("site_a")]
+    np.testing.assert_allclose(site_a[["aaa", "bbb"]], expected, atol=1e-6)
+    unshifted = predict_soundscapes(
+        exported_models,
+        soundscapes,
+        ["aaa", "bbb"],
+        "test_cnn",
+        presets_table,
+        PREDICT_PARAMS,
+    )
+    assert not np.allclose(submission[["aaa", "bbb"]], unshifted[["aaa", "bbb"]])
+
+
+def test_predict_rejects_preset_of_other_rate(
+    exported_models, soundscapes, presets_table
+):
+    other_rate = {"test_cnn": {**presets_table["test_cnn"], "sample_rate": 48000}}
+    with pytest.raises(ValueError, match="predict.sample_rate=48000"):
+        predict_soundscapes(
+            exported_models,
+            soundscapes,
+            ["aaa", "bbb"],
+            "test_cnn",
+            other_rate,
+            PREDICT_PARAMS,
         )
 
 

@@ -6,10 +6,17 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from bird_pipeline.audio.windows import read_window, split_shifted_windows
 from bird_pipeline.evaluation.windows import WindowDataset, recording_windows
+from bird_pipeline.inference.runtime import sigmoid
+from bird_pipeline.inference.shift import (
+    shift_averaged_probs,
+    shifted_windows,
+    with_context,
+)
 from bird_pipeline.models import build_classifier
 from bird_pipeline.training.config import StageConfig
 from bird_pipeline.training.module import StageModule
@@ -80,3 +87,46 @@ def test_validation_averages_shifted_probs(small_preset):
         expected = torch.sigmoid(model(stacked.flatten(0, 1))).reshape(2, 3, 2).mean(1)
     _, probs = module._validation_outputs[0][0]
     torch.testing.assert_close(probs, expected)
+
+
+def _blocks(waveform: np.ndarray, window_samples: int, per_block: int):
+    windows = split_shifted_windows(waveform, window_samples, 0)[:, 0]
+    for start in range(0, len(windows), per_block):
+        yield windows[start : start + per_block]
+
+
+@pytest.mark.parametrize("per_block", [1, 2, 5])
+def test_streamed_shifts_equal_whole_recording(per_block):
+    waveform = np.arange(1, 24, dtype=np.float32)  # 6 windows of 4, last partial
+    expected = split_shifted_windows(waveform, window_samples=4, shift_samples=2)
+    streamed = [
+        shifted_windows(extended, len(windows), 4, context_samples=3, shift_samples=2)
+        for windows, extended in with_context(_blocks(waveform, 4, per_block), 3)
+    ]
+    np.testing.assert_array_equal(np.concatenate(streamed), expected)
+
+
+def test_with_context_rejects_context_over_window():
+    blocks = _blocks(np.ones(8, dtype=np.float32), 4, 1)
+    with pytest.raises(ValueError, match="context of 5 samples"):
+        next(with_context(blocks, 5))
+
+
+def test_shifted_windows_need_enough_context():
+    with pytest.raises(ValueError, match="shift of 2 samples"):
+        shifted_windows(np.zeros(10, dtype=np.float32), 1, 4, 1, 2)
+
+
+def test_shift_averaged_probs_mean_of_shifts():
+    waveform = np.arange(1, 13, dtype=np.float32)
+    windows, extended = next(with_context(_blocks(waveform, 4, 3), 1))
+
+    def infer(batch: np.ndarray) -> np.ndarray:
+        return batch[:, :2] / 10.0  # two "classes": the first two samples
+
+    probs = shift_averaged_probs(infer, windows, extended, 1, 1)
+    shifted = split_shifted_windows(waveform, 4, 1)
+    expected = sigmoid(shifted[:, :, :2] / 10.0).mean(axis=1)
+    np.testing.assert_allclose(probs, expected, rtol=1e-6)
+    unshifted = shift_averaged_probs(infer, windows, extended, 1, 0)
+    np.testing.assert_allclose(unshifted, sigmoid(windows[:, :2] / 10.0))

@@ -3,7 +3,10 @@
 The spectrogram is computed with `torch.stft`, a mel filter bank from
 `torchaudio.functional.melscale_fbanks`, a power-to-dB step with a `top_db`
 floor relative to each window's peak (as `torchaudio.transforms.AmplitudeToDB`
-does) and a rescale to [0, 1]. Delta channels use the regression formula of
+does) and a rescale to [0, 1]. For export, `use_framed_dft` computes the same
+power spectrum from gathered frames and a real FFT. OpenVINO 2026.4 ran that
+graph (`Gather`, `RDFT`, `MatMul`) about 1.7 times faster than its `STFT`
+operation, for the `cnn_b0ns` settings with 1 thread on a 2-core AMD EPYC. Delta channels use the regression formula of
 `torchaudio.functional.compute_deltas`, computed with one shared kernel so that
 the graph exports with a dynamic batch.
 """
@@ -37,6 +40,13 @@ def _deltas(specgram: torch.Tensor) -> torch.Tensor:
     return F.conv1d(flat, kernel).reshape(batch, n_mels, frames)
 
 
+def _frame_index(num_samples: int, n_fft: int, hop_length: int) -> torch.Tensor:
+    """Return `(frames, n_fft)` sample positions of every STFT frame after centre padding."""
+    frames = 1 + num_samples // hop_length
+    starts = torch.arange(frames).unsqueeze(1) * hop_length
+    return starts + torch.arange(n_fft).unsqueeze(0)
+
+
 class MelFrontend(nn.Module):
     """Turn waveforms into normalised log-mel images.
 
@@ -49,6 +59,8 @@ class MelFrontend(nn.Module):
         f_max: Highest mel band edge in Hz, at most `sample_rate / 2`.
         top_db: Dynamic range kept below each window's peak, in dB.
         use_deltas: Append first- and second-order deltas as channels 2 and 3.
+        num_samples: Samples per input window. It is needed only with
+            `use_framed_dft`, which gathers frames at fixed positions.
     """
 
     def __init__(
@@ -61,6 +73,7 @@ class MelFrontend(nn.Module):
         f_max: float,
         top_db: float = 80.0,
         use_deltas: bool = False,
+        num_samples: int | None = None,
     ) -> None:
         super().__init__()
         if not 0 <= f_min < f_max <= sample_rate / 2:
@@ -84,11 +97,57 @@ class MelFrontend(nn.Module):
         )  # (freq, n_mels)
         self.register_buffer("mel_fbanks", mel_fbanks.T.contiguous(), persistent=False)
         self.use_deltas = use_deltas
+        self.num_samples = num_samples
+        # Set by export; training and PyTorch inference keep `torch.stft`.
+        self.use_framed_dft = False
+        if num_samples is not None:
+            self.register_buffer(
+                "frame_index", _frame_index(num_samples, n_fft, hop_length), persistent=False
+            )
+            # Real and imaginary parts sit side by side after `view_as_real`, so
+            # each frequency's filter weight is repeated for both.
+            self.register_buffer(
+                "mel_fbanks_interleaved",
+                mel_fbanks.repeat_interleave(2, dim=0),  # (freq * 2, n_mels)
+                persistent=False,
+            )
 
     @property
     def in_chans(self) -> int:
         """Channels of the image this front end produces."""
         return 3 if self.use_deltas else 1
+
+    def mel_power(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Return the mel power spectrogram `(batch, n_mels, frames)` of `(batch, time)`."""
+        if self.use_framed_dft:
+            return self._mel_power_framed(waveform)
+        specgram = torch.stft(
+            waveform,
+            n_fft=self.n_fft,
+            hop_length=self.hop_length,
+            window=self.window,
+            center=True,
+            pad_mode="reflect",
+            return_complex=True,
+        )  # (batch, freq, frames)
+        power = specgram.real.square() + specgram.imag.square()
+        return torch.matmul(self.mel_fbanks, power)
+
+    def _mel_power_framed(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Compute `mel_power` like `torch.stft(center=True)`, from gathered frames."""
+        if self.num_samples is None or waveform.shape[-1] != self.num_samples:
+            raise ValueError(
+                f"the framed DFT front end was built for {self.num_samples} samples "
+                f"per window, got {waveform.shape[-1]}; build MelFrontend with "
+                f"num_samples={waveform.shape[-1]}"
+            )
+        half = self.n_fft // 2
+        padded = F.pad(waveform.unsqueeze(1), (half, half), mode="reflect").squeeze(1)
+        frames = padded[:, self.frame_index] * self.window  # (batch, frames, n_fft)
+        spectrum = torch.view_as_real(torch.fft.rfft(frames, dim=-1))
+        squares = (spectrum * spectrum).flatten(2)  # (batch, frames, freq * 2)
+        mel = torch.matmul(squares, self.mel_fbanks_interleaved)
+        return mel.transpose(1, 2)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """Compute the log-mel image.
@@ -100,18 +159,7 @@ class MelFrontend(nn.Module):
             `(batch, in_chans, n_mels, frames)` with values in [0, 1] for the
             mel channel.
         """
-        specgram = torch.stft(
-            waveform,
-            n_fft=self.n_fft,
-            hop_length=self.hop_length,
-            window=self.window,
-            center=True,
-            pad_mode="reflect",
-            return_complex=True,
-        )  # (batch, freq, frames)
-        power = specgram.real.square() + specgram.imag.square()
-        mel = torch.matmul(self.mel_fbanks, power)  # (batch, n_mels, frames)
-
+        mel = self.mel_power(waveform)  # (batch, n_mels, frames)
         mel_db = 10.0 * torch.log10(mel.clamp(min=_POWER_FLOOR))
         peak_db = mel_db.amax(dim=(-2, -1), keepdim=True)
         mel_db = torch.maximum(mel_db, peak_db - self.top_db)

@@ -15,11 +15,13 @@ STOCHASTIC_LAYERS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout, Dr
 
 
 def prepare_for_export(model: BirdClassifier) -> BirdClassifier:
-    """Switch to eval mode and replace dropout and drop-path modules with identities.
+    """Switch to eval mode, drop stochastic layers and pick the export front end.
 
-    In eval mode those modules already pass inputs through; removing them also
-    keeps them out of the traced graphs. The SED head's functional dropout
-    follows `self.training`, so eval mode turns it off as well.
+    In eval mode dropout and drop-path modules already pass inputs through;
+    replacing them with identities also keeps them out of the traced graphs.
+    The SED head's functional dropout follows `self.training`, so eval mode
+    turns it off as well. The mel front end switches to its framed-DFT form,
+    which computes the same spectrogram and runs faster in OpenVINO.
 
     Returns:
         The same model, changed in place.
@@ -32,4 +34,5 @@ def prepare_for_export(model: BirdClassifier) -> BirdClassifier:
                 setattr(parent, name, nn.Identity())
                 replaced += 1
     logger.info("Replaced %d dropout and drop-path modules with identities", replaced)
+    model.frontend.use_framed_dft = True
     return model

@@ -48,6 +48,7 @@ class BirdClassifier(nn.Module):
             f_max=preset.f_max,
             top_db=preset.top_db,
             use_deltas=preset.use_deltas,
+            num_samples=preset.segment_samples,
         )
         self.encoder = encoder
         self.head = build_head(preset, encoder.num_features, num_classes)

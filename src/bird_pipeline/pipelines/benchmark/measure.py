@@ -19,6 +19,7 @@ import numpy as np
 
 from bird_pipeline.inference.memory import peak_rss_bytes
 from bird_pipeline.inference.runtimes import Runtime, load_runtime
+from bird_pipeline.inference.shift import shift_averaged_probs, with_context
 from bird_pipeline.inference.stream import stream_windows
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class RuntimeCase:
     repeats: int
     precision_hint: str = "f32"
     measure_mel: bool = False  # also time the PyTorch mel front end alone
+    shift_samples: int = 0  # test-time shift: each window also runs shifted both ways
 
 
 def run_isolated(function: Callable[[Any], dict], case: Any) -> dict:
@@ -55,8 +57,12 @@ def time_file(
     batch_size: int,
     sample_rate: int,
     window_seconds: float,
+    shift_samples: int = 0,
 ) -> dict[str, float]:
     """Stream one file through a runtime; decoding and inference timed apart.
+
+    With `shift_samples`, each window runs as is and shifted both ways, and
+    the three probabilities are averaged, as `predict` does.
 
     Returns:
         `windows`, `audio_seconds`, `decode_seconds` (reading, downmixing and
@@ -65,15 +71,18 @@ def time_file(
     """
     decode_seconds = inference_seconds = 0.0
     windows = 0
-    blocks = stream_windows(path, sample_rate, window_seconds, batch_size)
+    blocks = with_context(
+        stream_windows(path, sample_rate, window_seconds, batch_size), shift_samples
+    )
     while True:
         started = time.perf_counter()
-        block = next(blocks, None)
+        item = next(blocks, None)
         decoded = time.perf_counter()
         decode_seconds += decoded - started
-        if block is None:
+        if item is None:
             break
-        run(block)
+        block, extended = item
+        shift_averaged_probs(run, block, extended, shift_samples, shift_samples)
         inference_seconds += time.perf_counter() - decoded
         windows += len(block)
     return {
@@ -89,7 +98,14 @@ def _fastest(
     run: Runtime, path: Path, batch_size: int, case: RuntimeCase
 ) -> dict[str, float]:
     runs = [
-        time_file(run, path, batch_size, case.sample_rate, case.window_seconds)
+        time_file(
+            run,
+            path,
+            batch_size,
+            case.sample_rate,
+            case.window_seconds,
+            case.shift_samples,
+        )
         for _ in range(case.repeats)
     ]
     return min(runs, key=lambda row: row["total_seconds"])

@@ -33,7 +33,12 @@ from bird_pipeline.pipelines.benchmark.report import (
     plot_benchmark,
     summarize_runtimes,
 )
-from bird_pipeline.pipelines.predict.nodes import parse_presets, select_ensemble
+from bird_pipeline.models.presets import ModelPreset
+from bird_pipeline.pipelines.predict.nodes import (
+    member_shift_samples,
+    parse_presets,
+    select_ensemble,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +77,7 @@ def _runtime_case(
     latency_files: dict[str, Path],
     params: dict,
     batch_sizes: list[int],
+    shift_samples: int,
 ) -> RuntimeCase:
     return RuntimeCase(
         runtime=runtime,
@@ -86,6 +92,7 @@ def _runtime_case(
         repeats=int(params["repeats"]),
         precision_hint=str(params["precision_hint"]),
         measure_mel=runtime == "pytorch",
+        shift_samples=shift_samples,
     )
 
 
@@ -102,7 +109,8 @@ def benchmark_runtimes(
 
     Each file is streamed (decoded in blocks, inferred in batches). Decoding and
     inference are timed apart; the mel front end is inside every model and is
-    also timed alone in PyTorch.
+    also timed alone in PyTorch. A preset with a test-time shift runs each
+    window three times, as `predict` does.
 
     Returns:
         `{"cases": [...]}`, one result per (runtime, threads) as
@@ -110,6 +118,7 @@ def benchmark_runtimes(
     """
     soundscapes = _soundscape_paths(test_soundscapes)
     sample_rate = int(params["sample_rate"])
+    shift_samples = ModelPreset(**checkpoint["preset"]).shift_samples
     irs = {"fp32": model_ir_fp32, "fp16": model_ir_fp16, "int8": model_ir_int8}
     results = []
     with tempfile.TemporaryDirectory(prefix="benchmark-") as staging:
@@ -142,6 +151,7 @@ def benchmark_runtimes(
                     latency_files,
                     params,
                     [int(size) for size in params["batch_sizes"]],
+                    shift_samples,
                 )
                 result = run_isolated(measure_runtime, case)
                 best = min(result["batches"], key=lambda row: row["total_seconds"])
@@ -234,13 +244,15 @@ def benchmark_streaming(
 def benchmark_ensemble(
     exported_models: dict[str, dict[str, IRLoader]],
     test_soundscapes: dict[str, AudioFile],
+    presets_table: dict[str, dict[str, Any]],
     params: dict,
 ) -> dict[str, Any]:
     """Time each ensemble member's IR on the soundscapes and project the ensemble.
 
     The ensemble decodes each file once and runs every member on each block, so
     its time is estimated as the members' mean decoding time plus the sum of
-    their inference times, all with every core.
+    their inference times, all with every core. Members with a test-time shift
+    (`shift_seconds` in `presets_table`) run each window three times.
 
     Returns:
         Per-member timings, the ensemble's real-time factor and its projections.
@@ -251,6 +263,9 @@ def benchmark_ensemble(
     soundscapes = _soundscape_paths(test_soundscapes)
     members = []
     for preset, loader in loaders.items():
+        shift_samples = member_shift_samples(
+            preset, presets_table, int(params["sample_rate"])
+        )
         case = _runtime_case(
             f"openvino_{settings['precision']}",
             loader.path,
@@ -259,12 +274,14 @@ def benchmark_ensemble(
             {},
             params,
             [int(settings["batch_size"])],
+            shift_samples,
         )
         result = run_isolated(measure_runtime, case)
         (timing,) = result["batches"]
         members.append(
             {
                 "preset": preset,
+                "shift_samples": shift_samples,
                 "decode_seconds": timing["decode_seconds"],
                 "inference_seconds": timing["inference_seconds"],
                 "real_time_factor": timing["real_time_factor"],

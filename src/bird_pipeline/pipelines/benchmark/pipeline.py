@@ -40,7 +40,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 benchmark_ensemble,
-                inputs=["exported_models", "test_soundscapes", "params:benchmark"],
+                inputs=[
+                    "exported_models",
+                    "test_soundscapes",
+                    "params:presets",
+                    "params:benchmark",
+                ],
                 outputs="benchmark_ensemble",
                 name="benchmark_ensemble_node",
             ),

@@ -11,8 +11,10 @@ import pandas as pd
 
 from bird_pipeline.datasets import AudioFile, IRLoader
 from bird_pipeline.evaluation import check_finite_probs
-from bird_pipeline.inference import compile_openvino, infer_logits, sigmoid
+from bird_pipeline.inference import compile_openvino, infer_logits
+from bird_pipeline.inference.shift import shift_averaged_probs, with_context
 from bird_pipeline.inference.stream import stream_windows
+from bird_pipeline.models.presets import resolve_preset
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +78,24 @@ def parse_presets(value: list[str] | str | None, model: str) -> list[str]:
     return presets or ([model] if model else [])
 
 
+def member_shift_samples(
+    name: str, presets_table: dict[str, dict[str, Any]], sample_rate: int
+) -> int:
+    """Return a preset's test-time shift in samples at `sample_rate`.
+
+    Raises:
+        ValueError: The preset was trained at another sample rate.
+    """
+    preset = resolve_preset(name, presets_table)
+    if preset.sample_rate != sample_rate:
+        raise ValueError(
+            f"preset {name} takes {preset.sample_rate} Hz audio but "
+            f"predict.sample_rate is {sample_rate}; set predict.sample_rate="
+            f"{preset.sample_rate} or ensemble presets of one rate"
+        )
+    return preset.shift_samples
+
+
 def _compile_ensemble(
     loaders: dict[str, IRLoader], num_classes: int, params: dict
 ) -> list[Any]:
@@ -99,19 +119,22 @@ def predict_soundscapes(
     test_soundscapes: dict[str, AudioFile],
     train_classes: list[str],
     model: str,
+    presets_table: dict[str, dict[str, Any]],
     params: dict,
 ) -> pd.DataFrame:
     """Predict every 5 s window of every soundscape with one preset or an ensemble.
 
     Each soundscape is streamed in blocks of `batch_size` windows, so a long
-    file never sits in memory whole. An ensemble averages the sigmoid
-    probabilities of its presets.
+    file never sits in memory whole. A preset with `shift_seconds` (the SED
+    presets) averages each window with its copies read that much earlier and
+    later. An ensemble averages the sigmoid probabilities of its presets.
 
     Args:
         exported_models: `{preset: {precision: IRLoader}}`.
         test_soundscapes: Audio files keyed by soundscape file name.
         train_classes: Class codes in the models' output order.
         model: The `model` preset, used when `params["presets"]` is empty.
+        presets_table: The `presets` parameter, for each member's shift.
         params: `predict` parameters: `presets` (the ensemble, see
             `parse_presets`), `precision`
             (`fp32`, `fp16` or `int8`), `threads`, `precision_hint`,
@@ -125,19 +148,34 @@ def predict_soundscapes(
     presets = parse_presets(params.get("presets"), model)
     loaders = select_ensemble(exported_models, presets, str(params["precision"]))
     compiled_models = _compile_ensemble(loaders, len(train_classes), params)
-    logger.info("Predicting with %s (%s IR)", presets, params["precision"])
+    sample_rate = int(params["sample_rate"])
+    shifts = [member_shift_samples(name, presets_table, sample_rate) for name in presets]
+    context = max(shifts)
+    logger.info(
+        "Predicting with %s (%s IR), test-time shifts %s samples",
+        presets,
+        params["precision"],
+        shifts,
+    )
     window_seconds = float(params["window_seconds"])
     batch_size = int(params["batch_size"])
     tables = []
     for name, audio_file in test_soundscapes.items():
         soundscape_id = PurePosixPath(name).stem
         blocks = []
-        for windows in stream_windows(
-            audio_file.path, int(params["sample_rate"]), window_seconds, batch_size
-        ):
+        stream = stream_windows(audio_file.path, sample_rate, window_seconds, batch_size)
+        for windows, extended in with_context(stream, context):
             member_probs = [
-                sigmoid(infer_logits(compiled, windows, batch_size))
-                for compiled in compiled_models
+                shift_averaged_probs(
+                    lambda batch, compiled=compiled: infer_logits(
+                        compiled, batch, batch_size
+                    ),
+                    windows,
+                    extended,
+                    context,
+                    shift,
+                )
+                for compiled, shift in zip(compiled_models, shifts, strict=True)
             ]
             blocks.append(np.mean(member_probs, axis=0, dtype=np.float32))
         probs = np.concatenate(blocks)

@@ -21,6 +21,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "test_soundscapes",
                     "train_classes",
                     "params:model",
+                    "params:presets",
                     "params:predict",
                 ],
                 outputs="submission",
