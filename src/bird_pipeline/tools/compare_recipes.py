@@ -21,7 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,8 @@ def run_variant(
     Nodes whose outputs exist are skipped, so an interrupted comparison
     continues where it stopped (and an interrupted stage resumes).
     """
+    bootstrap_project(project)
+    configure_project("bird_pipeline")
     params = merge(base_params, VARIANTS[name])
     params["dataset"] = f"{base_params['dataset']}_{name}"
     started = time.perf_counter()
@@ -87,6 +91,20 @@ def run_variant(
     report["minutes"] = (time.perf_counter() - started) / 60
     logger.info("Variant %s: %s", name, report)
     return report
+
+
+def run_variant_isolated(
+    project: Path, name: str, base_params: dict[str, Any]
+) -> dict[str, Any]:
+    """Run `run_variant` in a fresh process.
+
+    kedro-mlflow 2.0.3 keeps its active run in process-wide state and resumes
+    it in the next session, which then fails to log the variant's different
+    parameters. A process per variant gives each variant its own MLflow run.
+    """
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(run_variant, project, name, base_params).result()
 
 
 def markdown_table(reports: list[dict[str, Any]]) -> str:
@@ -133,15 +151,15 @@ def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.INFO)
     project = Path.cwd()
-    bootstrap_project(project)
-    configure_project("bird_pipeline")
     base_params = {
         "raw_dir": str(Path(args.raw_dir).resolve()),
         "dataset": args.dataset,
         "model": args.model,
         **{stage: {"epochs": args.epochs} for stage in STAGES},
     }
-    reports = [run_variant(project, name, base_params) for name in args.variants]
+    reports = [
+        run_variant_isolated(project, name, base_params) for name in args.variants
+    ]
     out_dir = project / "data" / "08_reporting" / args.dataset / args.model
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text(out_dir / "recipe_comparison.json", json.dumps(reports, indent=2) + "\n")
