@@ -81,7 +81,8 @@ def check_metric_drop(
             f"{runtime} padded cmAP {runtime_score:.4f} is {drop:.4f} below the FP32 "
             f"model's {reference_score:.4f}, more than the allowed "
             f"{max_drop:.4f} (export.int8.max_cmap_drop); no file was written. "
-            f"Calibrate on more windows (export.int8.calibration_windows) or ship FP16"
+            f"Calibrate on more windows (export.int8.calibration_windows), or raise "
+            f"export.int8.max_cmap_drop if this drop is acceptable"
         )
     return {
         "runtime": runtime,

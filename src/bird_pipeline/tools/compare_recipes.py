@@ -14,6 +14,10 @@ comparable. Usage (from the project root):
 
     python -m bird_pipeline.tools.compare_recipes \\
         --raw-dir ../shared/data/birdclef_mini --dataset mini --epochs 4
+
+`--env demo` trains with the demo environment's settings instead (5 s clips,
+batches of 8 and more epochs), which gives a randomly initialised encoder
+more optimiser steps on a small data set.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_variant(
-    project: Path, name: str, base_params: dict[str, Any]
+    project: Path, name: str, base_params: dict[str, Any], env: str | None = None
 ) -> dict[str, Any]:
     """Run preprocess, the five stages and evaluate for one variant.
 
@@ -78,13 +82,15 @@ def run_variant(
     started = time.perf_counter()
     for pipeline_name in ("preprocess", "train", "evaluate"):
         with KedroSession.create(
-            project_path=project, runtime_params=params
+            project_path=project, env=env, runtime_params=params
         ) as session:
             session.run(pipeline_name=pipeline_name, only_missing_outputs=True)
         # NOTE: kedro-mlflow 2.0.3 can leave its run open between sessions of
         # one process, so the next pipeline would log into it; close it.
         mlflow.end_run()
-    with KedroSession.create(project_path=project, runtime_params=params) as session:
+    with KedroSession.create(
+        project_path=project, env=env, runtime_params=params
+    ) as session:
         report = session.load_context().catalog.load("evaluation_report")
     report["variant"] = name
     report["dataset"] = params["dataset"]
@@ -94,7 +100,7 @@ def run_variant(
 
 
 def run_variant_isolated(
-    project: Path, name: str, base_params: dict[str, Any]
+    project: Path, name: str, base_params: dict[str, Any], env: str | None = None
 ) -> dict[str, Any]:
     """Run `run_variant` in a fresh process.
 
@@ -104,7 +110,7 @@ def run_variant_isolated(
     """
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(run_variant, project, name, base_params).result()
+        return pool.submit(run_variant, project, name, base_params, env).result()
 
 
 def markdown_table(reports: list[dict[str, Any]]) -> str:
@@ -135,7 +141,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--dataset", default="mini", help="name of the data set")
     parser.add_argument("--model", default="cnn_b0ns", help="backbone preset")
     parser.add_argument(
-        "--epochs", type=int, default=4, help="epochs of every stage (int >= 1)"
+        "--epochs",
+        type=int,
+        default=None,
+        help="epochs of every stage (int >= 1); default: as configured",
+    )
+    parser.add_argument(
+        "--env",
+        default=None,
+        help="Kedro configuration environment over conf/base, e.g. demo",
     )
     parser.add_argument(
         "--variants",
@@ -151,14 +165,16 @@ def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.INFO)
     project = Path.cwd()
-    base_params = {
+    base_params: dict[str, Any] = {
         "raw_dir": str(Path(args.raw_dir).resolve()),
         "dataset": args.dataset,
         "model": args.model,
-        **{stage: {"epochs": args.epochs} for stage in STAGES},
     }
+    if args.epochs is not None:
+        base_params.update({stage: {"epochs": args.epochs} for stage in STAGES})
     reports = [
-        run_variant_isolated(project, name, base_params) for name in args.variants
+        run_variant_isolated(project, name, base_params, args.env)
+        for name in args.variants
     ]
     out_dir = project / "data" / "08_reporting" / args.dataset / args.model
     out_dir.mkdir(parents=True, exist_ok=True)
