@@ -66,3 +66,16 @@ def test_stage_classes_switch_at_train_ce():
     assert "pretrain_classes" in pipelines["pretrain_bce"].inputs()
     assert "train_classes" in pipelines["train_ce"].inputs()
     assert "pretrain_classes" not in pipelines["train_ce"].inputs()
+
+
+def test_exported_models_read_after_export():
+    # `exported_models` reads the IR files back from disk under another name
+    # than the export writes them, so only `export_report` orders its readers.
+    pipelines = register_pipelines()
+    for name in ("__default__", "demo"):
+        pipeline = pipelines[name]
+        readers = [node for node in pipeline.nodes if "exported_models" in node.inputs]
+        assert readers, name
+        for reader in readers:
+            ancestors = {node.name for node in pipeline.to_nodes(reader.name).nodes}
+            assert "write_exports_node" in ancestors, (name, reader.name)

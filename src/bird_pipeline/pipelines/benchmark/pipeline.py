@@ -8,11 +8,20 @@ from bird_pipeline.pipelines.benchmark.nodes import (
     benchmark_streaming,
     write_benchmark_report,
 )
+from bird_pipeline.pipelines.predict.nodes import confirm_export
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
+            # The IRs are read back from disk as a folder of presets, so the
+            # export report supplies the dependency edge that runs export first.
+            node(
+                confirm_export,
+                inputs=["export_report", "exported_models", "params:model"],
+                outputs="benchmark_models",
+                name="confirm_benchmark_export_node",
+            ),
             node(
                 benchmark_runtimes,
                 inputs=[
@@ -30,7 +39,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 benchmark_streaming,
                 inputs=[
-                    "exported_models",
+                    "benchmark_models",
                     "test_soundscapes",
                     "params:model",
                     "params:benchmark",
@@ -41,7 +50,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 benchmark_ensemble,
                 inputs=[
-                    "exported_models",
+                    "benchmark_models",
                     "test_soundscapes",
                     "params:presets",
                     "params:benchmark",
