@@ -19,6 +19,8 @@ import soundfile as sf
 import torch
 import yaml
 
+from bird_pipeline.audio.decode import AudioDecodeError
+from bird_pipeline.audio.windows import split_shifted_windows
 from bird_pipeline.datasets import (
     AudioCacheDataset,
     AudioFile,
@@ -27,7 +29,6 @@ from bird_pipeline.datasets import (
     IRLoader,
     OpenVINOModelDataset,
 )
-from bird_pipeline.audio.windows import split_shifted_windows
 from bird_pipeline.export import convert_openvino_model, prepare_for_export
 from bird_pipeline.inference import compile_openvino, infer_logits, sigmoid
 from bird_pipeline.inference.stream import stream_windows
@@ -54,7 +55,6 @@ from bird_pipeline.pipelines.stage.nodes import (
 from bird_pipeline.training.config import StageConfig
 from bird_pipeline.training.module import StageModule
 from bird_pipeline.training.resume import resume_path
-from tests.conftest import PROJECT_ROOT
 
 SAMPLE_RATE = 32000
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -766,3 +766,22 @@ def test_confirm_export_checks_preset():
     assert confirm_export({"preset": "cnn_b0ns"}, models, "cnn_b0ns") is models
     with pytest.raises(ValueError, match="--pipelines export --params model=sed_v2s"):
         confirm_export({"preset": "cnn_b0ns"}, models, "sed_v2s")
+
+
+@pytest.mark.parametrize("content", [b"", b"not audio at all"])
+def test_predict_unreadable_soundscape_names_fix(
+    exported_models, soundscapes, presets_table, tmp_path, content
+):
+    broken = tmp_path / "broken.ogg"
+    broken.write_bytes(content)
+    with_broken = {**soundscapes, "broken.ogg": AudioFile(broken)}
+    with pytest.raises(AudioDecodeError, match="remove or replace broken.ogg") as error:
+        predict_soundscapes(
+            exported_models,
+            with_broken,
+            ["aaa", "bbb"],
+            "test_cnn",
+            presets_table,
+            PREDICT_PARAMS,
+        )
+    assert error.value.reason == ("empty" if not content else "unreadable")

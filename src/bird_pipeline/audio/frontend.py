@@ -6,7 +6,9 @@ floor relative to each window's peak (as `torchaudio.transforms.AmplitudeToDB`
 does) and a rescale to [0, 1]. For export, `use_framed_dft` computes the same
 power spectrum from gathered frames and a real FFT. OpenVINO 2026.4 ran that
 graph (`Gather`, `RDFT`, `MatMul`) about 1.7 times faster than its `STFT`
-operation, for the `cnn_b0ns` settings with 1 thread on a 2-core AMD EPYC. Delta channels use the regression formula of
+operation, for the `cnn_b0ns` settings with 1 thread on a 2-core AMD EPYC.
+
+Delta channels use the regression formula of
 `torchaudio.functional.compute_deltas`, computed with one shared kernel so that
 the graph exports with a dynamic batch.
 """
@@ -41,7 +43,7 @@ def _deltas(specgram: torch.Tensor) -> torch.Tensor:
 
 
 def _frame_index(num_samples: int, n_fft: int, hop_length: int) -> torch.Tensor:
-    """Return `(frames, n_fft)` sample positions of every STFT frame after centre padding."""
+    """Return `(frames, n_fft)` sample positions of STFT frames after centre padding."""
     frames = 1 + num_samples // hop_length
     starts = torch.arange(frames).unsqueeze(1) * hop_length
     return starts + torch.arange(n_fft).unsqueeze(0)
@@ -102,7 +104,9 @@ class MelFrontend(nn.Module):
         self.use_framed_dft = False
         if num_samples is not None:
             self.register_buffer(
-                "frame_index", _frame_index(num_samples, n_fft, hop_length), persistent=False
+                "frame_index",
+                _frame_index(num_samples, n_fft, hop_length),
+                persistent=False,
             )
             # Real and imaginary parts sit side by side after `view_as_real`, so
             # each frequency's filter weight is repeated for both.
@@ -118,7 +122,7 @@ class MelFrontend(nn.Module):
         return 3 if self.use_deltas else 1
 
     def mel_power(self, waveform: torch.Tensor) -> torch.Tensor:
-        """Return the mel power spectrogram `(batch, n_mels, frames)` of `(batch, time)`."""
+        """Return the mel power spectrogram `(batch, n_mels, frames)` of waveforms."""
         if self.use_framed_dft:
             return self._mel_power_framed(waveform)
         specgram = torch.stft(

@@ -99,6 +99,8 @@ def stream_windows(
             f"windows_per_block must be at least 1, got {windows_per_block}"
         )
     window_samples = round(window_seconds * sample_rate)
+    if Path(path).is_file() and Path(path).stat().st_size == 0:
+        raise AudioDecodeError(f"{path} is an empty file (0 bytes)", reason="empty")
     try:
         audio = sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from bird_pipeline.datasets import AudioFile, IRLoader
 from bird_pipeline.inference.machine import describe_machine
+from bird_pipeline.models.presets import ModelPreset
 from bird_pipeline.pipelines.benchmark.audio import (
     decode_source_audio,
     write_tiled_audio,
@@ -33,7 +34,6 @@ from bird_pipeline.pipelines.benchmark.report import (
     plot_benchmark,
     summarize_runtimes,
 )
-from bird_pipeline.models.presets import ModelPreset
 from bird_pipeline.pipelines.predict.nodes import (
     member_shift_samples,
     parse_presets,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from bird_pipeline.audio.decode import AudioDecodeError
 from bird_pipeline.datasets import AudioFile, IRLoader
 from bird_pipeline.evaluation import check_finite_probs
 from bird_pipeline.inference import compile_openvino, infer_logits
@@ -76,6 +78,30 @@ def parse_presets(value: list[str] | str | None, model: str) -> list[str]:
         value = value.split()
     presets = [name for name in value or [] if name]
     return presets or ([model] if model else [])
+
+
+def _predict_blocks(
+    compiled_models: list[Any],
+    shifts: list[int],
+    blocks: Iterator[tuple[np.ndarray, np.ndarray]],
+    batch_size: int,
+) -> Iterator[np.ndarray]:
+    """Yield the ensemble's mean probabilities for each block from `with_context`."""
+    context = max(shifts)
+    for windows, extended in blocks:
+        member_probs = [
+            shift_averaged_probs(
+                lambda batch, compiled=compiled: infer_logits(
+                    compiled, batch, batch_size
+                ),
+                windows,
+                extended,
+                context,
+                shift,
+            )
+            for compiled, shift in zip(compiled_models, shifts, strict=True)
+        ]
+        yield np.mean(member_probs, axis=0, dtype=np.float32)
 
 
 def member_shift_samples(
@@ -149,7 +175,9 @@ def predict_soundscapes(
     loaders = select_ensemble(exported_models, presets, str(params["precision"]))
     compiled_models = _compile_ensemble(loaders, len(train_classes), params)
     sample_rate = int(params["sample_rate"])
-    shifts = [member_shift_samples(name, presets_table, sample_rate) for name in presets]
+    shifts = [
+        member_shift_samples(name, presets_table, sample_rate) for name in presets
+    ]
     context = max(shifts)
     logger.info(
         "Predicting with %s (%s IR), test-time shifts %s samples",
@@ -162,22 +190,21 @@ def predict_soundscapes(
     tables = []
     for name, audio_file in test_soundscapes.items():
         soundscape_id = PurePosixPath(name).stem
-        blocks = []
-        stream = stream_windows(audio_file.path, sample_rate, window_seconds, batch_size)
-        for windows, extended in with_context(stream, context):
-            member_probs = [
-                shift_averaged_probs(
-                    lambda batch, compiled=compiled: infer_logits(
-                        compiled, batch, batch_size
-                    ),
-                    windows,
-                    extended,
-                    context,
-                    shift,
+        stream = stream_windows(
+            audio_file.path, sample_rate, window_seconds, batch_size
+        )
+        try:
+            blocks = list(
+                _predict_blocks(
+                    compiled_models, shifts, with_context(stream, context), batch_size
                 )
-                for compiled, shift in zip(compiled_models, shifts, strict=True)
-            ]
-            blocks.append(np.mean(member_probs, axis=0, dtype=np.float32))
+            )
+        except AudioDecodeError as exc:
+            raise AudioDecodeError(
+                f"{exc}. Every soundscape needs rows in the submission, so remove "
+                f"or replace {name} in test_soundscapes/",
+                reason=exc.reason,
+            ) from exc
         probs = np.concatenate(blocks)
         ends = [round((index + 1) * window_seconds) for index in range(len(probs))]
         row_ids = [f"{soundscape_id}_{end}" for end in ends]
