@@ -19,7 +19,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 confirm_export,
                 inputs=["export_report", "exported_models", "params:model"],
-                outputs="benchmark_models",
+                outputs="models_to_benchmark",
                 name="confirm_benchmark_export_node",
             ),
             node(
@@ -39,7 +39,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 benchmark_streaming,
                 inputs=[
-                    "benchmark_models",
+                    "models_to_benchmark",
                     "test_soundscapes",
                     "params:model",
                     "params:benchmark",
@@ -50,7 +50,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 benchmark_ensemble,
                 inputs=[
-                    "benchmark_models",
+                    "models_to_benchmark",
                     "test_soundscapes",
                     "params:presets",
                     "params:benchmark",
