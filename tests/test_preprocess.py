@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+import torch
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
@@ -33,7 +34,7 @@ from bird_pipeline.pipelines.preprocess.nodes import (
     report_bad_recordings,
     validate_metadata_node,
 )
-from bird_pipeline.training.data import ClipDataset
+from bird_pipeline.training.data import ClipDataset, crop_or_tile, crop_recording
 
 SAMPLE_RATE = 32000
 PARAMS = {
@@ -406,3 +407,30 @@ def test_on_the_fly_clips_match_cache(preprocessed, raw_folder):
     )
     clip = dataset[0].numpy()
     np.testing.assert_allclose(clip, cache["aaa/stereo.wav"], atol=1e-6)
+
+
+def test_cache_read_range_matches_map(preprocessed):
+    cache, decoded, _ = preprocessed
+    recording_id = "aaa/stereo.wav"
+    waveform = cache[recording_id]
+    part = cache.read_range(recording_id, 100, 2000)
+    np.testing.assert_array_equal(part, waveform[100:2100])
+    assert part.flags.writeable
+    assert cache.num_samples(recording_id) == len(waveform)
+    with pytest.raises(ValueError, match="lie outside recording"):
+        cache.read_range(recording_id, len(waveform) - 10, 20)
+    with pytest.raises(KeyError, match="not in the audio cache"):
+        cache.read_range("zzz/missing.wav", 0, 10)
+
+
+def test_crop_recording_matches_crop_or_tile(preprocessed):
+    """Reading only the crop draws the same offset as cropping the whole waveform."""
+    cache, decoded, _ = preprocessed
+    for recording_id in decoded["recording_id"]:
+        torch.manual_seed(7)
+        clip, start, num_samples = crop_recording(cache, recording_id, SAMPLE_RATE)
+        torch.manual_seed(7)
+        expected, expected_start = crop_or_tile(cache[recording_id], SAMPLE_RATE)
+        np.testing.assert_array_equal(clip, expected)
+        assert start == expected_start
+        assert num_samples == len(cache[recording_id])

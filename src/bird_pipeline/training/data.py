@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import Dataset
 
 from bird_pipeline.audio.augment import AugmentConfig, augment_waveform
+from bird_pipeline.datasets.audio_cache import AudioCache
 from bird_pipeline.training.pseudo import PseudoLabels
 
 
@@ -64,6 +65,29 @@ def crop_or_tile(waveform: np.ndarray, clip_samples: int) -> tuple[np.ndarray, i
     return tiled, 0
 
 
+def crop_recording(
+    audio_cache: Mapping[str, np.ndarray], recording_id: str, clip_samples: int
+) -> tuple[np.ndarray, int, int]:
+    """Cut a random crop of a cached recording as `crop_or_tile` does.
+
+    An `AudioCache` reads only the crop's samples. The random draw is the same
+    as `crop_or_tile`'s, so both give the same crop for the same seed.
+
+    Returns:
+        The writable clip, its first sample and the recording's length.
+    """
+    if not isinstance(audio_cache, AudioCache):
+        waveform = audio_cache[recording_id]
+        clip, start = crop_or_tile(waveform, clip_samples)
+        return clip, start, len(waveform)
+    num_samples = audio_cache.num_samples(recording_id)
+    if num_samples < clip_samples:
+        clip, start = crop_or_tile(audio_cache[recording_id], clip_samples)
+        return clip, start, num_samples
+    start = int(torch.randint(0, num_samples - clip_samples + 1, (1,)))
+    return audio_cache.read_range(recording_id, start, clip_samples), start, num_samples
+
+
 class ClipDataset(Dataset):
     """Random training crops with their targets.
 
@@ -108,10 +132,11 @@ class ClipDataset(Dataset):
         self, index: int
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         recording_id = self.recording_ids[index]
-        waveform = self.audio_cache[recording_id]
-        clip, start = crop_or_tile(waveform, self.clip_samples)
+        clip, start, num_samples = crop_recording(
+            self.audio_cache, recording_id, self.clip_samples
+        )
         targets = self.targets[index]
-        if self.pseudo is not None and len(waveform) > self.clip_samples:
+        if self.pseudo is not None and num_samples > self.clip_samples:
             adjusted = self.pseudo.adjust(
                 recording_id, targets.numpy(), start, self.clip_samples
             )
