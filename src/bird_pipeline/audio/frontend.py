@@ -147,9 +147,13 @@ class MelFrontend(nn.Module):
             )
         half = self.n_fft // 2
         padded = F.pad(waveform.unsqueeze(1), (half, half), mode="reflect").squeeze(1)
-        frames = padded[:, self.frame_index] * self.window  # (batch, frames, n_fft)
+        # `index_select` on the time axis converts to one OpenVINO Gather; plain
+        # indexing added a transpose before and after it.
+        frames = padded.index_select(1, self.frame_index.flatten())
+        num_frames = self.frame_index.shape[0]
+        frames = frames.reshape(-1, num_frames, self.n_fft) * self.window
         spectrum = torch.view_as_real(torch.fft.rfft(frames, dim=-1))
-        squares = (spectrum * spectrum).flatten(2)  # (batch, frames, freq * 2)
+        squares = spectrum.square().flatten(2)  # (batch, frames, freq * 2)
         mel = torch.matmul(squares, self.mel_fbanks_interleaved)
         return mel.transpose(1, 2)
 
