@@ -214,6 +214,15 @@ def test_int8_quantisation_passes_gate(checkpoint, noise_waveforms, labelled_win
     )
     kinds = {op.get_type_name() for op in quantized.get_ops()}
     assert "FakeQuantize" in kinds
+    # The front end and the GeM pooling keep floating-point inputs.
+    float_scopes = ("__module.frontend/", "__module.head.pool/")
+    for op in quantized.get_ops():
+        if op.get_friendly_name().startswith(float_scopes):
+            sources = {
+                value.get_source_output().get_node().get_type_name()
+                for value in op.inputs()
+            }
+            assert "FakeQuantize" not in sources, op.get_friendly_name()
     assert report["reference_cmap"] == pytest.approx(1.0)
     assert report["cmap_drop"] <= INT8_PARAMS["max_cmap_drop"]
     assert report["validation_source"] == "test windows"

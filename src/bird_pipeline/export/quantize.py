@@ -12,6 +12,10 @@ logger = logging.getLogger(__name__)
 # The mel front end (power spectrum, filter bank, dB scale) stays in floating
 # point: its inputs span many orders of magnitude, which 8-bit steps cannot hold.
 FRONTEND_PATTERN = r"__module\.frontend/.*"
+# GeM pooling raises activations to the power p and the mean back to 1/p, which
+# stretches and then compresses the 8-bit steps, so the head's pooling stays in
+# floating point too.
+POOLING_PATTERN = r"__module\.head\.pool/.*"
 
 
 def quantize_int8(model: Any, calibration_windows: np.ndarray) -> Any:
@@ -44,7 +48,9 @@ def quantize_int8(model: Any, calibration_windows: np.ndarray) -> Any:
         model,
         dataset,
         subset_size=len(calibration_windows),
-        ignored_scope=nncf.IgnoredScope(patterns=[FRONTEND_PATTERN], validate=False),
+        ignored_scope=nncf.IgnoredScope(
+            patterns=[FRONTEND_PATTERN, POOLING_PATTERN], validate=False
+        ),
     )
     fake_quantize = sum(
         op.get_type_name() == "FakeQuantize" for op in quantized.get_ops()
