@@ -1,6 +1,6 @@
 """Run one training stage in its own process, to be killed by a test.
 
-Usage: `python -m tests.stage_driver ARGS.pkl MARKER`. `ARGS.pkl` holds the
+Usage: `python -m tests.stage_driver ARGS.pkl MARKER`. `ARGS.pkl` contains the
 positional arguments of `tests.test_nodes.run_stage`. In the second batch of
 the second epoch the stage creates `MARKER` and waits, so the test can send
 SIGKILL at a known point in the middle of an epoch.

@@ -317,6 +317,17 @@ def test_evaluate_matches_stage_validation(cache, initial):
     assert reference["held_out_in_training"] is True
 
 
+RESUME_STAGE = {"name": "train_bce", "loss": "bce", "epochs": 3, "lr": 1e-3, "seed": 1}
+RESUME_VALIDATION = {**VALIDATION, "reference": False}
+# One clip per batch and every batch, so an interruption lands mid-epoch.
+RESUME_TRAINING = {**TRAINING, "batch_size": 1, "limit_train_batches": 1.0}
+
+
+def resume_folds(recordings: pd.DataFrame) -> pd.DataFrame:
+    """Hold out the first of the three recordings, so two train."""
+    return pd.DataFrame({"recording_id": recordings["recording_id"], "fold": [0, 1, 1]})
+
+
 class CrashingModule(StageModule):
     """Fails like a killed process in the second batch of the second epoch."""
 
@@ -330,13 +341,10 @@ def test_interrupted_stage_resumes_to_same_weights(
     cache, initial, tmp_path, monkeypatch, caplog
 ):
     _, recordings = cache
-    folds = pd.DataFrame(
-        {"recording_id": recordings["recording_id"], "fold": [0, 1, 1]}
-    )
-    validation = {**VALIDATION, "reference": False}
-    stage = {"name": "train_bce", "loss": "bce", "epochs": 3, "lr": 1e-3, "seed": 1}
-    # One clip per batch and every batch, so the crash lands mid-epoch.
-    training = {**TRAINING, "batch_size": 1, "limit_train_batches": 1.0}
+    folds = resume_folds(recordings)
+    validation = RESUME_VALIDATION
+    stage = RESUME_STAGE
+    training = RESUME_TRAINING
     assert len(recordings) - 1 > training["batch_size"]
 
     uninterrupted, report = run_stage(
@@ -386,14 +394,16 @@ def test_killed_stage_resumes_to_same_weights(cache, initial, tmp_path, caplog):
     # A real SIGKILL in the second batch of the second epoch: nothing of the
     # stage's own cleanup runs, only what was on disk before the kill counts.
     _, recordings = cache
-    folds = pd.DataFrame(
-        {"recording_id": recordings["recording_id"], "fold": [0, 1, 1]}
-    )
-    validation = {**VALIDATION, "reference": False}
-    stage = {"name": "train_bce", "loss": "bce", "epochs": 3, "lr": 1e-3, "seed": 1}
-    training = {**TRAINING, "batch_size": 1, "limit_train_batches": 1.0}
+    training = RESUME_TRAINING
     resume_dir = tmp_path / "killed"
-    args = [initial, cache, ["aaa", "bbb"], stage, validation, folds]
+    args = [
+        initial,
+        cache,
+        ["aaa", "bbb"],
+        RESUME_STAGE,
+        RESUME_VALIDATION,
+        resume_folds(recordings),
+    ]
     args_path = tmp_path / "stage_args.pkl"
     with args_path.open("wb") as handle:
         pickle.dump([*args, {**training, "resume_dir": str(resume_dir)}], handle)
