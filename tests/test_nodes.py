@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -195,17 +196,38 @@ def cache(tmp_path, raw_folder):
     return dataset.load(), decoded
 
 
-@pytest.fixture
-def initial(small_preset):
+def _initial_checkpoint(preset: ModelPreset, **options: Any) -> dict[str, Any]:
     preset_table = {
         "test_cnn": {
             key: value
-            for key, value in dataclasses.asdict(small_preset).items()
+            for key, value in dataclasses.asdict(preset).items()
             if key != "name"
         }
     }
-    options = {"pretrained": False, "pretrained_file": None}
+    options = {"pretrained": False, "pretrained_file": None, **options}
     return initialize_model("test_cnn", preset_table, options, ["aaa", "bbb"])
+
+
+@pytest.fixture
+def initial(small_preset):
+    return _initial_checkpoint(small_preset, init_seed=0)
+
+
+def test_initial_model_is_seeded(small_preset):
+    torch.manual_seed(1)
+    first = _initial_checkpoint(small_preset, init_seed=5)
+    after_first = torch.rand(1)
+    torch.manual_seed(2)  # other global state: the weights must not depend on it
+    second = _initial_checkpoint(small_preset, init_seed=5)
+    other = _initial_checkpoint(small_preset, init_seed=6)
+    torch.testing.assert_close(
+        first["state_dict"], second["state_dict"], rtol=0, atol=0
+    )
+    assert first["backbone_sha256"] != other["backbone_sha256"]
+    torch.manual_seed(1)
+    assert torch.equal(torch.rand(1), after_first)  # global generator untouched
+    with pytest.raises(ValueError, match="model_options.init_seed"):
+        _initial_checkpoint(small_preset)
 
 
 def test_train_stage_chains_backbone(cache, initial):

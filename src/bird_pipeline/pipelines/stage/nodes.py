@@ -11,6 +11,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import pandas as pd
+import torch
 from lightning.pytorch.loggers import CSVLogger
 from matplotlib.figure import Figure
 from torch.utils.data import DataLoader, WeightedRandomSampler
@@ -63,19 +64,28 @@ def initialize_model(
     Args:
         model_name: Preset name, for example `cnn_b0ns`.
         presets: The preset table.
-        model_params: `pretrained` (bool) and `pretrained_file` (path or null).
+        model_params: `pretrained` (bool), `pretrained_file` (path or null) and
+            `init_seed`, which seeds every randomly initialised weight so two
+            runs start from the same model.
         pretrain_classes: Output classes of the pretrain stages.
 
     Returns:
         A checkpoint dict with stage `initial`.
     """
     preset = resolve_preset(model_name, presets)
-    model = build_classifier(
-        preset,
-        num_classes=len(pretrain_classes),
-        pretrained=bool(model_params["pretrained"]),
-        pretrained_file=model_params.get("pretrained_file"),
-    )
+    if model_params.get("init_seed") is None:
+        raise ValueError(
+            "model_options.init_seed is missing; set an integer in "
+            "conf/base/parameters.yml so runs start from the same weights"
+        )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(model_params["init_seed"]))
+        model = build_classifier(
+            preset,
+            num_classes=len(pretrain_classes),
+            pretrained=bool(model_params["pretrained"]),
+            pretrained_file=model_params.get("pretrained_file"),
+        )
     logger.info(
         "Initialised %s (%s encoder, %s head) for %d classes",
         preset.name,
