@@ -12,6 +12,7 @@ from scipy.signal import resample_poly
 
 from bird_pipeline.audio import AudioDecodeError, MelFrontend, decode_file
 from bird_pipeline.audio.blocks import BlockDecoder, PolyphaseResampler
+from bird_pipeline.audio.ogg import ends_with_complete_stream
 from bird_pipeline.datasets.audio_cache import AudioCache, write_entry
 
 SAMPLE_RATE = 32000
@@ -117,14 +118,41 @@ def test_truncated_flac_fails_mid_read(tmp_path):
     assert error.value.reason == "unreadable"
 
 
-def test_truncated_ogg_decodes_to_nothing(tmp_path):
-    """A cut Ogg Vorbis file opens but yields no frames, so it counts as empty."""
+def noise_ogg(path, seconds: float, rate: int = 32000) -> bytes:
+    """Write white noise as Ogg Vorbis, which takes many pages, and return the bytes."""
+    noise = np.random.default_rng(0).uniform(-0.3, 0.3, int(seconds * rate))
+    sf.write(path, noise.astype(np.float32), rate)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("kept_fraction", [0.33, 0.5, 0.9])
+def test_cut_ogg_is_truncated(tmp_path, kept_fraction):
     path = tmp_path / "cut.ogg"
-    sf.write(path, tone(3.0, 48000), 48000)
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(AudioDecodeError, match="zero frames") as error:
+    data = noise_ogg(path, 20.0)
+    path.write_bytes(data[: int(len(data) * kept_fraction)])
+    with pytest.raises(AudioDecodeError, match="cut short") as error:
         decode_blocks(path)
-    assert error.value.reason == "empty"
+    assert error.value.reason == "truncated"
+
+
+def test_ogg_without_last_page_is_truncated(tmp_path):
+    """A cut on a page boundary leaves complete pages, but none ends the stream."""
+    path = tmp_path / "cut.ogg"
+    data = noise_ogg(path, 20.0)
+    last_page = data.rfind(b"OggS")
+    path.write_bytes(data[:last_page])
+    with pytest.raises(AudioDecodeError, match="end-of-stream") as error:
+        decode_blocks(path)
+    assert error.value.reason == "truncated"
+
+
+def test_complete_ogg_ends_stream(tmp_path):
+    path = tmp_path / "whole.ogg"
+    noise_ogg(path, 20.0)
+    waveform, decoder = decode_blocks(path)
+    assert ends_with_complete_stream(path)
+    assert decoder.summary.decoded_frames == 20 * 32000
+    assert len(waveform) == 20 * 32000
 
 
 def test_truncated_mp3_reports_fewer_frames(tmp_path):

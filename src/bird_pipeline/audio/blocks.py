@@ -19,6 +19,7 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 from bird_pipeline.audio.decode import AudioDecodeError
+from bird_pipeline.audio.ogg import ends_with_complete_stream
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class BlockDecoder:
     Iterate `blocks()` once; after it ends, `summary` contains the counts. The
     iteration raises `AudioDecodeError` for a file that soundfile cannot open
     or read (`unreadable`), that has 0 bytes or decodes to zero frames
-    (`empty`), that holds
+    (`empty`), that is an Ogg file cut short (`truncated`), that holds
     NaN or infinite samples (`non-finite samples`) or whose samples are all
     zero (`silent`).
 
@@ -163,6 +164,12 @@ class BlockDecoder:
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
             raise AudioDecodeError(f"cannot decode {self.path}: {exc}") from exc
         with sound_file:
+            if sound_file.format == "OGG" and not ends_with_complete_stream(self.path):
+                raise AudioDecodeError(
+                    f"{self.path} is cut short: its last Ogg page is incomplete or "
+                    "lacks the end-of-stream flag; download or convert it again",
+                    reason="truncated",
+                )
             yield from self._decode(sound_file)
 
     def _read(self, sound_file: sf.SoundFile) -> np.ndarray:

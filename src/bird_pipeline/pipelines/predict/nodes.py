@@ -200,8 +200,9 @@ def predict_soundscapes(
                 )
             )
         except AudioDecodeError as exc:
+            cause = str(exc).rstrip(".")
             raise AudioDecodeError(
-                f"{exc}. Every soundscape needs rows in the submission, so remove "
+                f"{cause}. Every soundscape needs rows in the submission, so remove "
                 f"or replace {name} in test_soundscapes/",
                 reason=exc.reason,
             ) from exc
