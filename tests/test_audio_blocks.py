@@ -118,7 +118,7 @@ def test_truncated_flac_fails_mid_read(tmp_path):
     assert error.value.reason == "unreadable"
 
 
-def noise_ogg(path, seconds: float, rate: int = 32000) -> bytes:
+def noise_ogg(path, seconds: float, rate: int = SAMPLE_RATE) -> bytes:
     """Write white noise as Ogg Vorbis, which takes many pages, and return the bytes."""
     noise = np.random.default_rng(0).uniform(-0.3, 0.3, int(seconds * rate))
     sf.write(path, noise.astype(np.float32), rate)
@@ -151,8 +151,8 @@ def test_complete_ogg_ends_stream(tmp_path):
     noise_ogg(path, 20.0)
     waveform, decoder = decode_blocks(path)
     assert ends_with_complete_stream(path)
-    assert decoder.summary.decoded_frames == 20 * 32000
-    assert len(waveform) == 20 * 32000
+    assert decoder.summary.decoded_frames == 20 * SAMPLE_RATE
+    assert len(waveform) == 20 * SAMPLE_RATE
 
 
 def test_truncated_mp3_reports_fewer_frames(tmp_path):

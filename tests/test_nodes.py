@@ -217,7 +217,7 @@ def test_initial_model_is_seeded(small_preset):
     torch.manual_seed(1)
     first = _initial_checkpoint(small_preset, init_seed=5)
     after_first = torch.rand(1)
-    torch.manual_seed(2)  # other global state: the weights must not depend on it
+    torch.manual_seed(2)  # another global state must not change the weights
     second = _initial_checkpoint(small_preset, init_seed=5)
     other = _initial_checkpoint(small_preset, init_seed=6)
     torch.testing.assert_close(
@@ -225,7 +225,7 @@ def test_initial_model_is_seeded(small_preset):
     )
     assert first["backbone_sha256"] != other["backbone_sha256"]
     torch.manual_seed(1)
-    assert torch.equal(torch.rand(1), after_first)  # global generator untouched
+    assert torch.equal(torch.rand(1), after_first)  # the global generator is untouched
     with pytest.raises(ValueError, match="model_options.init_seed"):
         _initial_checkpoint(small_preset)
 

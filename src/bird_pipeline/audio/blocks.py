@@ -167,7 +167,7 @@ class BlockDecoder:
             if sound_file.format == "OGG" and not ends_with_complete_stream(self.path):
                 raise AudioDecodeError(
                     f"{self.path} is cut short: its last Ogg page is incomplete or "
-                    "lacks the end-of-stream flag; download or convert it again",
+                    "lacks the end-of-stream flag. Download or convert it again",
                     reason="truncated",
                 )
             yield from self._decode(sound_file)

@@ -12,6 +12,9 @@ from pathlib import Path
 
 CAPTURE_PATTERN = b"OggS"
 HEADER_BYTES = 27  # fixed part of a page header, before the segment table
+VERSION_OFFSET = 4  # stream_structure_version, 0 in every Ogg file
+HEADER_TYPE_OFFSET = 5
+SEGMENT_COUNT_OFFSET = 26  # number of lacing values in the segment table
 END_OF_STREAM = 0x04  # header_type flag of a stream's last page
 # The largest page: the fixed header, 255 lacing values and 255 segments of 255 bytes.
 MAX_PAGE_BYTES = HEADER_BYTES + 255 + 255 * 255
@@ -20,9 +23,9 @@ MAX_PAGE_BYTES = HEADER_BYTES + 255 + 255 * 255
 def _page_end(data: bytes, start: int) -> int | None:
     """Return the offset just after the page starting at `start`, or None when
     its header is not all in `data` or its version is not 0."""
-    if start + HEADER_BYTES > len(data) or data[start + 4] != 0:
+    if start + HEADER_BYTES > len(data) or data[start + VERSION_OFFSET] != 0:
         return None
-    segments = data[start + 26]
+    segments = data[start + SEGMENT_COUNT_OFFSET]
     table_end = start + HEADER_BYTES + segments
     if table_end > len(data):
         return None
@@ -39,6 +42,6 @@ def ends_with_complete_stream(path: str | Path) -> bool:
     start = tail.rfind(CAPTURE_PATTERN)
     while start >= 0:
         if _page_end(tail, start) == len(tail):
-            return bool(tail[start + 5] & END_OF_STREAM)
+            return bool(tail[start + HEADER_TYPE_OFFSET] & END_OF_STREAM)
         start = tail.rfind(CAPTURE_PATTERN, 0, start)
     return False

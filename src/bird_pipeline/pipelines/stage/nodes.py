@@ -75,8 +75,8 @@ def initialize_model(
     preset = resolve_preset(model_name, presets)
     if model_params.get("init_seed") is None:
         raise ValueError(
-            "model_options.init_seed is missing; set an integer in "
-            "conf/base/parameters.yml so runs start from the same weights"
+            "model_options.init_seed is missing. Set an integer in "
+            "conf/base/parameters.yml so that runs start from the same weights"
         )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(model_params["init_seed"]))
